@@ -1,0 +1,84 @@
+"""The one exception kmha raises for shape and configuration mistakes.
+
+Pure Python: the linter imports it without TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Stand-ins for sizes that are only known when a traced graph runs; the layer's graph
+# assertions split a message on them and splice the run-time numbers in.
+RUNTIME_EXPECTED = "\x00expected\x00"
+RUNTIME_RECEIVED = "\x00received\x00"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What went wrong, where, and how to fix it: the parts of every kmha message.
+
+    ``expected`` and ``received`` may contain :data:`RUNTIME_EXPECTED` and
+    :data:`RUNTIME_RECEIVED` when the numbers are only known inside a running graph.
+    """
+
+    layer: str
+    argument: str
+    what: str
+    expected: str
+    received: str
+    fix: str
+    axis: str | None = None
+
+    def message(self) -> str:
+        where = f"Layer `{self.layer}`, argument `{self.argument}`"
+        if self.axis is not None:
+            where += f", axis {self.axis}"
+        return (
+            f"{where}: {self.what}. Expected {self.expected}; received {self.received}. "
+            f"Fix: {self.fix}"
+        )
+
+
+class ShapeError(ValueError):
+    """A shape or size mistake in a kmha layer, its inputs or its config.
+
+    The message names the layer, the argument, the axis (where one applies), what was
+    expected, what was received, and a fix; the same parts are kept as attributes so
+    that tools can show them their own way.
+    """
+
+    # Keras re-raises errors from `Layer.__call__` as `type(e)(new_message)` with the call
+    # arguments appended; our message already says everything, and that would drop the
+    # attributes. This marker tells Keras the error is complete.
+    _keras_call_info_injected = True
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(problem.message())
+
+    def __reduce__(self):
+        return (type(self), (self.problem,))
+
+    @property
+    def layer(self) -> str:
+        return self.problem.layer
+
+    @property
+    def argument(self) -> str:
+        return self.problem.argument
+
+    @property
+    def axis(self) -> str | None:
+        return self.problem.axis
+
+    @property
+    def expected(self) -> str:
+        return self.problem.expected
+
+    @property
+    def received(self) -> str:
+        return self.problem.received
+
+    @property
+    def fix(self) -> str:
+        return self.problem.fix

@@ -1,0 +1,487 @@
+"""The geometry of multi-head attention: which sizes must agree, and how to say so.
+
+This module is the one source of truth for the layer (`kmha.MultiHeadAttention`) and the
+linter (`kmha-lint`). It is pure Python: it imports neither TensorFlow nor Keras, and it
+works on plain shapes (tuples whose unknown dimensions are ``None``).
+
+Naming used throughout: B batch, T query length, S key/value length, H query heads,
+Hkv key/value heads, D query width, K key_dim (per head), V value_dim (per head).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+from kmha.errors import Problem, ShapeError
+
+Shape = tuple[int | None, ...]
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def as_size(value: object, argument: str, *, layer: str, allow_none: bool = False) -> int | None:
+    """Return ``value`` as a positive Python int, or raise ShapeError.
+
+    NumPy integers are accepted; ``bool``, floats (even 8.0) and strings are not, because a
+    config that carries them is almost always a typo or a serialization bug.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    expected = "a positive integer" + (" or None" if allow_none else "")
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        fix = f"pass `{argument}` >= 1"
+    else:
+        fix = f"pass `{argument}` as an int, e.g. {argument}=8"
+    raise ShapeError(
+        Problem(
+            layer=layer,
+            argument=argument,
+            what="invalid size",
+            expected=expected,
+            received=f"{_show(value)} ({type(value).__name__})",
+            fix=fix,
+        )
+    )
+
+
+def as_rate(value: object, argument: str, *, layer: str) -> float:
+    """Return a dropout rate in [0, 1) as a float, or raise ShapeError."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value < 1.0
+    if ok:
+        return float(value)
+    raise ShapeError(
+        Problem(
+            layer=layer,
+            argument=argument,
+            what="invalid rate",
+            expected="a float in [0, 1)",
+            received=f"{_show(value)} ({type(value).__name__})",
+            fix=f"pass `{argument}` as a fraction, e.g. {argument}=0.1 (0 disables it)",
+        )
+    )
+
+
+def valid_head_counts(width: int, near: int, count: int = 4) -> list[int]:
+    """The head counts that divide ``width``, nearest to ``near`` first (ties: smaller)."""
+    divisors = [d for d in range(1, width + 1) if width % d == 0]
+    return sorted(sorted(divisors, key=lambda d: (abs(d - near), d))[:count])
+
+
+@dataclass(frozen=True)
+class HeadDims:
+    """Resolved per-head sizes of one attention layer."""
+
+    num_heads: int
+    num_key_value_heads: int
+    key_dim: int
+    value_dim: int
+
+
+def check_key_value_heads(layer: str, num_heads: int, num_key_value_heads: int | None) -> int:
+    """Grouped-query attention needs ``num_heads`` to be a multiple of the key/value heads."""
+    if num_key_value_heads is None:
+        return num_heads
+    if num_heads % num_key_value_heads:
+        choices = [d for d in valid_head_counts(num_heads, num_key_value_heads)]
+        raise ShapeError(
+            Problem(
+                layer=layer,
+                argument="num_key_value_heads",
+                what=f"num_heads={num_heads} is not a multiple of num_key_value_heads",
+                expected=f"a divisor of num_heads={num_heads}",
+                received=str(num_key_value_heads),
+                fix="use num_key_value_heads in "
+                + ", ".join(map(str, choices))
+                + " (1 is multi-query attention), or change num_heads",
+            )
+        )
+    return num_key_value_heads
+
+
+def resolve_head_dims(
+    *,
+    layer: str,
+    num_heads: int,
+    num_key_value_heads: int | None,
+    key_dim: int | None,
+    value_dim: int | None,
+    d_model: int | None,
+    query_width: int | None,
+) -> HeadDims:
+    """Work out key_dim and value_dim, checking d_model and divisibility on the way.
+
+    ``key_dim`` omitted means the d_model/num_heads style: each head gets an equal slice
+    of the query width, so that width must be divisible by ``num_heads``.
+    """
+    kv_heads = check_key_value_heads(layer, num_heads, num_key_value_heads)
+    if d_model is not None and query_width is not None and query_width != d_model:
+        raise ShapeError(
+            Problem(
+                layer=layer,
+                argument="query",
+                axis="-1 (features)",
+                what="the query width differs from the declared d_model",
+                expected=f"d_model={d_model}",
+                received=str(query_width),
+                fix=f"project the query to {d_model} features first, or set d_model={query_width}",
+            )
+        )
+    if key_dim is None:
+        width = d_model if d_model is not None else query_width
+        if width is None:
+            raise ShapeError(
+                Problem(
+                    layer=layer,
+                    argument="key_dim",
+                    what="key_dim cannot be derived without a known query width",
+                    expected="a known last axis of `query`, or d_model, or key_dim",
+                    received="an unknown query width (None)",
+                    fix="give the query input a fixed last dimension, or pass key_dim or d_model",
+                )
+            )
+        if width % num_heads:
+            choices = ", ".join(map(str, valid_head_counts(width, num_heads)))
+            raise ShapeError(
+                Problem(
+                    layer=layer,
+                    argument="num_heads",
+                    what=f"the query width {width} is not divisible by num_heads, so key_dim "
+                    "(width / num_heads) is not a whole number",
+                    expected=f"a divisor of {width}",
+                    received=str(num_heads),
+                    fix=f"use num_heads in {choices}, or pass key_dim explicitly",
+                )
+            )
+        key_dim = width // num_heads
+    return HeadDims(
+        num_heads=num_heads,
+        num_key_value_heads=kv_heads,
+        key_dim=key_dim,
+        value_dim=value_dim if value_dim is not None else key_dim,
+    )
+
+
+def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> tuple[int, ...]:
+    """Attention axes as sorted non-negative indices into an input of ``rank`` dims.
+
+    ``None`` means every axis between batch (0) and features (rank - 1). Negative axes count
+    from the end of the input, as in NumPy.
+    """
+    if attention_axes is None:
+        return tuple(range(1, rank - 1))
+    axes = (attention_axes,) if isinstance(attention_axes, numbers.Integral) else attention_axes
+    valid = f"axes 1..{rank - 2} (or -{rank - 1}..-2)"
+    normalized = []
+    for axis in axes:
+        if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+            received = f"{_show(axis)} ({type(axis).__name__})"
+        elif not -rank <= axis < rank:
+            received = f"{axis}, outside an input of rank {rank}"
+        elif axis % rank in (0, rank - 1):
+            part = "batch" if axis % rank == 0 else "feature"
+            received = f"{axis}, the {part} axis"
+        else:
+            normalized.append(int(axis) % rank)
+            continue
+        raise ShapeError(
+            Problem(
+                layer=layer,
+                argument="attention_axes",
+                what=f"invalid attention axis for rank-{rank} inputs",
+                expected=valid,
+                received=received,
+                fix=f"pick attention axes among {valid}, or None for all of them",
+            )
+        )
+    if not normalized:
+        raise ShapeError(
+            Problem(
+                layer=layer,
+                argument="attention_axes",
+                what="no attention axis given",
+                expected=valid,
+                received=_show(attention_axes),
+                fix="pass None to attend over every axis between batch and features",
+            )
+        )
+    return tuple(sorted(set(normalized)))
+
+
+def check_rank(layer: str, argument: str, rank: int, expected: int | None = None) -> None:
+    """Inputs are (B, ..., features) with at least one axis to attend over."""
+    if expected is None and rank < 3:
+        problem = Problem(
+            layer=layer,
+            argument=argument,
+            what="input rank is too small",
+            expected="rank >= 3, e.g. (batch, sequence, features)",
+            received=f"rank {rank}",
+            fix=f"add a sequence axis, e.g. `ops.expand_dims({argument}, 1)` for a single token",
+        )
+    elif expected is not None and rank != expected:
+        problem = Problem(
+            layer=layer,
+            argument=argument,
+            what="input rank differs from `query`",
+            expected=f"rank {expected}, like `query`",
+            received=f"rank {rank}",
+            fix="give query, value and key the same rank (batch, ..., features)",
+        )
+    else:
+        return
+    raise ShapeError(problem)
+
+
+def output_feature_shape(output_shape: object, query_width: int | None) -> Shape:
+    """Trailing output dims: ``output_shape`` if given, else the query width."""
+    if output_shape is None:
+        return (query_width,)
+    if isinstance(output_shape, numbers.Integral):
+        return (int(output_shape),)
+    return tuple(output_shape)
+
+
+@dataclass(frozen=True)
+class DimRule:
+    """One axis of one argument that must equal an axis of another (or a constant).
+
+    ``reference`` is ``(argument, axis)`` or an int. With ``broadcast`` the axis may also
+    be 1. The layer checks rules on static shapes in Python and on dynamic ones as graph
+    assertions; the linter checks them on config shapes. Both build messages with
+    :meth:`problem`.
+    """
+
+    argument: str
+    axis: int
+    label: str
+    reference: tuple[str, int] | int
+    fix: str
+    broadcast: bool = False
+    reference_text: str | None = None
+
+    def problem(self, layer: str, received: object, expected: object) -> Problem:
+        if self.reference_text is not None:
+            source = self.reference_text
+        elif isinstance(self.reference, int):
+            source = "a fixed size"
+        else:
+            ref_arg, ref_axis = self.reference
+            source = f"axis {ref_axis} of `{ref_arg}`"
+        return Problem(
+            layer=layer,
+            argument=self.argument,
+            axis=f"{self.axis} ({self.label})",
+            what=f"size does not match {source}",
+            expected=f"1 or {expected}" if self.broadcast else str(expected),
+            received=str(received),
+            fix=self.fix,
+        )
+
+
+def input_rules(rank: int, attention_axes: tuple[int, ...], has_key: bool) -> list[DimRule]:
+    """Rules tying value and key to query: batch, non-attended axes, and key vs value."""
+    rules = [
+        DimRule("value", 0, "batch", ("query", 0), "give query, value and key the same batch size")
+    ]
+    for axis in range(1, rank - 1):
+        if axis not in attention_axes:
+            rules.append(
+                DimRule(
+                    "value",
+                    axis,
+                    "not attended",
+                    ("query", axis),
+                    "axes outside attention_axes are batch-like: make them equal, or attend "
+                    "over this axis too",
+                )
+            )
+    if has_key:
+        rules.append(
+            DimRule(
+                "key", 0, "batch", ("query", 0), "give query, value and key the same batch size"
+            )
+        )
+        for axis in range(1, rank - 1):
+            rules.append(
+                DimRule(
+                    "key",
+                    axis,
+                    "sequence" if rank == 3 else "non-feature",
+                    ("value", axis),
+                    "key and value must have the same shape except the last (feature) axis; "
+                    "each key position needs a value",
+                )
+            )
+    return rules
+
+
+def padding_mask_rules(argument: str, source: str, rank: int) -> list[DimRule]:
+    """``query_mask`` is (B, T) for query, ``value_mask``/``key_mask`` are (B, S)."""
+    labels = ["batch"] + ["sequence" if rank == 3 else "non-feature"] * (rank - 2)
+    return [
+        DimRule(
+            argument,
+            axis,
+            labels[axis],
+            (source, axis),
+            f"pass a mask of `{source}`'s shape without its feature axis",
+        )
+        for axis in range(rank - 1)
+    ]
+
+
+def scores_axes(
+    rank: int, attention_axes: tuple[int, ...], num_heads: int
+) -> list[tuple[str, tuple[str, int] | int]]:
+    """(label, source) for each axis of the attention scores.
+
+    The scores are (batch dims..., H, query attention dims..., key attention dims...);
+    for rank-3 inputs that is (B, H, T, S).
+    """
+    batch_dims = [a for a in range(rank - 1) if a not in attention_axes]
+    axes: list[tuple[str, tuple[str, int] | int]] = [
+        ("B" if a == 0 else f"query axis {a}", ("query", a)) for a in batch_dims
+    ]
+    axes.append(("H", num_heads))
+    single = len(attention_axes) == 1
+    axes += [("T" if single else f"T{a}", ("query", a)) for a in attention_axes]
+    axes += [("S" if single else f"S{a}", ("value", a)) for a in attention_axes]
+    return axes
+
+
+def attention_mask_rules(
+    rank: int, attention_axes: tuple[int, ...], num_heads: int, mask_rank: int
+) -> list[DimRule]:
+    """Per-axis rules for ``attention_mask``, aligned as Keras aligns it.
+
+    A mask of lower rank than the scores gets size-1 axes inserted just before the
+    attention axes (so (B, T, S) means (B, 1, T, S) and (T, S) means (1, 1, T, S)).
+    """
+    axes = scores_axes(rank, attention_axes, num_heads)
+    missing = len(axes) - mask_rank
+    insert_at = len(axes) - 2 * len(attention_axes) - 1
+    kept = [i for i in range(len(axes)) if not (insert_at - missing < i <= insert_at)]
+    expected = _mask_forms(axes, attention_axes)
+    return [
+        DimRule(
+            "attention_mask",
+            mask_axis,
+            axes[score_axis][0],
+            axes[score_axis][1],
+            f"pass an attention_mask that broadcasts to {expected}",
+            broadcast=True,
+        )
+        for mask_axis, score_axis in enumerate(kept)
+    ]
+
+
+def _mask_forms(axes, attention_axes) -> str:
+    names = [label for label, _ in axes]
+    full = "(" + ", ".join(names) + ")"
+    if len(attention_axes) == 1 and len(names) == 4:
+        return f"{full}, e.g. (B, T, S), (T, S) or (B, 1, S)"
+    return full
+
+
+def attention_mask_problem(
+    layer: str,
+    mask_shape: Shape,
+    rank: int,
+    attention_axes: tuple[int, ...],
+    num_heads: int,
+    dims: dict[str, Shape],
+) -> Problem | None:
+    """Check a whole ``attention_mask`` shape; ``dims`` maps argument names to shapes.
+
+    Returns None when the mask broadcasts (or when unknown sizes leave it open). Detects
+    the two classic mix-ups: a (B, S) padding mask and a transposed (B, S, T) mask.
+    """
+    axes = scores_axes(rank, attention_axes, num_heads)
+    sizes = [src if isinstance(src, int) else dims[src[0]][src[1]] for _, src in axes]
+    form = "(" + ", ".join(label for label, _ in axes) + ")"
+    actual = "(" + ", ".join("?" if s is None else str(s) for s in sizes) + ")"
+    problem_args = dict(
+        layer=layer,
+        argument="attention_mask",
+        expected=f"a shape that broadcasts to {form} = {actual}",
+        received=str(tuple(mask_shape)),
+    )
+    fix = f"pass an attention_mask that broadcasts to {_mask_forms(axes, attention_axes)}"
+    if not 2 * len(attention_axes) <= len(mask_shape) <= len(axes):
+        return Problem(
+            what=f"attention_mask has rank {len(mask_shape)}, but it needs one axis per "
+            f"query and key attention axis and at most one per scores axis",
+            fix=fix,
+            **problem_args,
+        )
+    for rule in attention_mask_rules(rank, attention_axes, num_heads, len(mask_shape)):
+        got = mask_shape[rule.axis]
+        want = sizes[[label for label, _ in axes].index(rule.label)]
+        if got is None or want is None or got in (1, want):
+            continue
+        hint = _mask_mix_up(mask_shape, sizes, rank, attention_axes)
+        return Problem(
+            what=f"attention_mask axis {rule.axis} ({rule.label}) does not broadcast"
+            + (f"; {hint[0]}" if hint else ""),
+            fix=hint[1] if hint else fix,
+            **problem_args,
+        )
+    return None
+
+
+def _mask_mix_up(mask_shape, sizes, rank, attention_axes) -> tuple[str, str] | None:
+    if rank != 3 or len(attention_axes) != 1:
+        return None
+    batch, _, query_len, key_len = sizes
+    if len(mask_shape) == 2 and tuple(mask_shape) == (batch, key_len):
+        return (
+            "it looks like a (B, S) padding mask",
+            "pass a (B, S) padding mask as `value_mask=`, not `attention_mask=`; or expand "
+            "it to (B, 1, S) with `mask[:, None, :]`",
+        )
+    transposed = tuple(mask_shape[-2:]) == (key_len, query_len) and query_len != key_len
+    if len(mask_shape) >= 2 and transposed:
+        return (
+            "its last two axes look swapped, (..., S, T)",
+            "transpose the mask's last two axes so that it is (..., T, S): one row per query",
+        )
+    return None
+
+
+def built_width_rules(rank: int, built_widths: dict[str, int]) -> list[DimRule]:
+    """Feature axes must keep the widths the layer's weights were built for."""
+    return [
+        DimRule(
+            argument,
+            rank - 1,
+            "features",
+            width,
+            f"feed `{argument}` with {width} features (project or slice it first), or build a "
+            "new layer for the new width"
+            + (" (when `key` is omitted, `value` is used as the key)" if argument == "key" else ""),
+            reference_text="the width this layer was built for",
+        )
+        for argument, width in built_widths.items()
+    ]
+
+
+def padding_mask_rank_problem(layer: str, argument: str, source: str, mask_rank: int, rank: int):
+    """``query_mask`` has the rank of `query` minus the feature axis; likewise value/key."""
+    if mask_rank == rank - 1:
+        return None
+    form = "(B, T)" if argument == "query_mask" else "(B, S)"
+    return Problem(
+        layer=layer,
+        argument=argument,
+        what=f"mask rank does not match `{source}`",
+        expected=f"rank {rank - 1}: `{source}`'s shape without the feature axis"
+        + (f", {form}" if rank == 3 else ""),
+        received=f"rank {mask_rank}",
+        fix=f"pass one boolean per position of `{source}` (True = attend); put (B, T, S) "
+        "masks in `attention_mask`",
+    )
