@@ -444,6 +444,11 @@ def _mask_mix_up(mask_shape, sizes, rank, attention_axes) -> tuple[str, str] | N
             "pass a (B, S) padding mask as `value_mask=`, not `attention_mask=`; or expand "
             "it to (B, 1, S) with `mask[:, None, :]`",
         )
+    if len(mask_shape) == 2 and tuple(mask_shape) == (batch, query_len):
+        return (
+            "it looks like a (B, T) query mask",
+            "pass a (B, T) mask of valid query positions as `query_mask=`",
+        )
     transposed = tuple(mask_shape[-2:]) == (key_len, query_len) and query_len != key_len
     if len(mask_shape) >= 2 and transposed:
         return (

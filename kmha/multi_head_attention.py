@@ -493,6 +493,11 @@ class MultiHeadAttention(keras.layers.Layer):
         repeating keys and values.
         """
         if self._flash_attention:
+            if return_scores:
+                raise ValueError(
+                    f"Layer `{self.name}`: flash attention cannot return attention scores. "
+                    "Fix: set flash_attention=False, or return_attention_scores=False."
+                )
             return self._fused_attention(q, k, v, mask, rank), None
         heads = self._num_heads
         kv_heads = self.num_key_value_heads
@@ -509,7 +514,8 @@ class MultiHeadAttention(keras.layers.Layer):
             logits = ops.reshape(logits, (n, heads, t, s))
         nb = rank - 1 - len(axes)
         mask4 = None if mask is None else _mask_to_heads_first(mask, q_shape, k_shape, nb)
-        softmax_dtype = "float64" if logits.dtype == "float64" else "float32"
+        float64 = keras.backend.standardize_dtype(logits.dtype) == "float64"
+        softmax_dtype = "float64" if float64 else "float32"
         logits = ops.cast(logits, softmax_dtype)
         if mask4 is not None:
             logits = ops.where(mask4, logits, ops.cast(-1e9, softmax_dtype))

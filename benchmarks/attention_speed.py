@@ -1,0 +1,145 @@
+"""Forward+backward step time: kmha.MultiHeadAttention vs Keras's own layer.
+
+Both layers get the same weights and inputs. Steps are interleaved (ours, theirs, ours,
+...) so that machine noise hits both alike, run under `tf.function`, and summarized as
+medians after warm-up. A plain matmul measured in the same run gives the machine's
+achievable GFLOP/s for scale.
+
+    .venv/bin/python benchmarks/attention_speed.py [--steps 30] [--warmup 5]
+
+Prints a markdown table (the README quotes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kmha  # noqa: E402
+
+CASES = [
+    # (B, T, d_model, heads, kv_heads)
+    (8, 128, 256, 8, None),
+    (4, 512, 512, 8, None),
+    (2, 1024, 768, 12, None),
+    (4, 512, 512, 8, 2),
+]
+
+
+def make_pair(d_model, heads, kv_heads):
+    """Our layer and the matching Keras layer, with identical weights."""
+    head_dim = d_model // heads
+    if kv_heads is None:
+        theirs = keras.layers.MultiHeadAttention(heads, key_dim=head_dim)
+    else:
+        theirs = keras.layers.GroupQueryAttention(
+            head_dim=head_dim, num_query_heads=heads, num_key_value_heads=kv_heads
+        )
+    ours = kmha.MultiHeadAttention(heads, num_key_value_heads=kv_heads)
+    return ours, theirs
+
+
+def step_fn(layer, width):
+    # None batch and sequence dims: the layer's run-time graph assertions are in the step.
+    @tf.function(input_signature=[tf.TensorSpec([None, None, width])])
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, x)
+            loss = tf.reduce_sum(y * y)
+        grads = tape.gradient(loss, [x] + layer.trainable_variables)
+        return loss, grads
+
+    return step
+
+
+def time_call(fn, *args):
+    start = time.perf_counter()
+    loss, _ = fn(*args)
+    loss.numpy()
+    return time.perf_counter() - start
+
+
+def attention_flops(b, t, d, h, kv_heads):
+    """Forward+backward FLOPs (backward taken as twice the forward)."""
+    k = d // h
+    kv = kv_heads or h
+    projections = 2 * b * t * d * (h * k + 2 * kv * k + h * k)
+    scores = 2 * 2 * b * h * t * t * k
+    return 3 * (projections + scores)
+
+
+def matmul_gflops(steps, n=2048):
+    a = tf.random.normal((n, n))
+    matmul = tf.function(lambda x: tf.matmul(x, x))
+    matmul(a).numpy()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def run_case(case, steps, warmup):
+    b, t, d, h, kv_heads = case
+    ours, theirs = make_pair(d, h, kv_heads)
+    x = tf.random.normal((b, t, d), seed=1)
+    ours(x, x)
+    theirs(x, x)
+    # Keras's GroupQueryAttention keeps the same weight shapes and order as its MHA.
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours(x, x).numpy(), theirs(x, x).numpy(), atol=1e-4)
+    fns = {"kmha": step_fn(ours, d), "keras": step_fn(theirs, d)}
+    times = {name: [] for name in fns}
+    for i in range(warmup + steps):
+        for name, fn in fns.items():
+            elapsed = time_call(fn, x)
+            if i >= warmup:
+                times[name].append(elapsed)
+    medians = {name: statistics.median(v) for name, v in times.items()}
+    flops = attention_flops(b, t, d, h, kv_heads)
+    return medians, flops
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args(argv)
+    peak = matmul_gflops(args.steps)
+    print(
+        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, TF {tf.__version__}, Keras {keras.__version__}; "
+        f"2048^3 matmul: {peak:.1f} GFLOP/s; median of {args.steps} steps after "
+        f"{args.warmup} warm-up, forward+backward, tf.function\n"
+    )
+    print(
+        "| B | T | d_model | heads | kv heads | Keras ms | kmha ms | ratio kmha/Keras "
+        "| kmha GFLOP/s | % of matmul |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case in CASES:
+        medians, flops = run_case(case, args.steps, args.warmup)
+        b, t, d, h, kv = case
+        gflops = flops / medians["kmha"] / 1e9
+        print(
+            f"| {b} | {t} | {d} | {h} | {kv or h} | {medians['keras'] * 1e3:.1f} "
+            f"| {medians['kmha'] * 1e3:.1f} | {medians['kmha'] / medians['keras']:.2f} "
+            f"| {gflops:.1f} | {100 * gflops / peak:.0f}% |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
