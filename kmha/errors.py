@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Stand-ins for sizes that are only known when a traced graph runs; the layer's graph
-# assertions split a message on them and splice the run-time numbers in.
-RUNTIME_EXPECTED = "\x00expected\x00"
-RUNTIME_RECEIVED = "\x00received\x00"
+
+def runtime_value(name: str) -> str:
+    """A stand-in, inside a message, for a value only known when a traced graph runs.
+
+    The layer's graph assertions split messages on these and splice in run-time strings.
+    """
+    return f"\x00{name}\x00"
+
+
+RUNTIME_EXPECTED = runtime_value("expected")
+RUNTIME_RECEIVED = runtime_value("received")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class ShapeError(ValueError):
     # arguments appended; our message already says everything, and that would drop the
     # attributes. This marker tells Keras the error is complete.
     _keras_call_info_injected = True
+    # Likewise autograph re-creates errors raised while tracing; let ours through as is.
+    ag_pass_through = True
 
     def __init__(self, problem: Problem):
         self.problem = problem

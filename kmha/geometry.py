@@ -11,6 +11,7 @@ Hkv key/value heads, D query width, K key_dim (per head), V value_dim (per head)
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kmha.errors import Problem, ShapeError
@@ -329,7 +330,7 @@ def padding_mask_rules(argument: str, source: str, rank: int) -> list[DimRule]:
             axis,
             labels[axis],
             (source, axis),
-            f"pass a mask of `{source}`'s shape without its feature axis",
+            f"pass a mask shaped like `{source}` without its feature axis",
         )
         for axis in range(rank - 1)
     ]
@@ -362,30 +363,102 @@ def attention_mask_rules(
     A mask of lower rank than the scores gets size-1 axes inserted just before the
     attention axes (so (B, T, S) means (B, 1, T, S) and (T, S) means (1, 1, T, S)).
     """
-    axes = scores_axes(rank, attention_axes, num_heads)
-    missing = len(axes) - mask_rank
-    insert_at = len(axes) - 2 * len(attention_axes) - 1
-    kept = [i for i in range(len(axes)) if not (insert_at - missing < i <= insert_at)]
-    expected = _mask_forms(axes, attention_axes)
+    labels, sources, form = attention_mask_layout(rank, attention_axes, num_heads)
+    missing = len(labels) - mask_rank
+    insert_at = len(labels) - 2 * len(attention_axes) - 1
+    kept = [i for i in range(len(labels)) if not (insert_at - missing < i <= insert_at)]
     return [
         DimRule(
             "attention_mask",
             mask_axis,
-            axes[score_axis][0],
-            axes[score_axis][1],
-            f"pass an attention_mask that broadcasts to {expected}",
+            labels[score_axis],
+            sources[score_axis],
+            f"pass an attention_mask that broadcasts to {form}",
             broadcast=True,
         )
         for mask_axis, score_axis in enumerate(kept)
     ]
 
 
-def _mask_forms(axes, attention_axes) -> str:
-    names = [label for label, _ in axes]
-    full = "(" + ", ".join(names) + ")"
-    if len(attention_axes) == 1 and len(names) == 4:
-        return f"{full}, e.g. (B, T, S), (T, S) or (B, 1, S)"
-    return full
+@dataclass(frozen=True)
+class MaskMixUp:
+    """A mask-shape mistake recognised by size equalities, with what to say about it."""
+
+    what: str
+    fix: str
+    equal: list[tuple[object, object]]
+    unequal: list[tuple[object, object]]
+
+
+def mask_mix_ups(mask_dims: Sequence, sizes: Sequence) -> list[MaskMixUp]:
+    """The classic attention_mask mistakes, for (B, H, T, S) scores.
+
+    Sizes may be ints or run-time tensors: each mix-up is described by equalities so the
+    layer can test them in Python or in a graph.
+    """
+    if len(sizes) != 4:
+        return []
+    batch, _, query_len, key_len = sizes
+    mix_ups = []
+    if len(mask_dims) == 2:
+        mix_ups.append(
+            MaskMixUp(
+                "it looks like a (B, S) padding mask",
+                "pass a (B, S) padding mask as `value_mask=`, not `attention_mask=`; or "
+                "expand it to (B, 1, S) with `mask[:, None, :]`",
+                [(mask_dims[0], batch), (mask_dims[1], key_len)],
+                [],
+            )
+        )
+        mix_ups.append(
+            MaskMixUp(
+                "it looks like a (B, T) query mask",
+                "pass a (B, T) mask of valid query positions as `query_mask=`",
+                [(mask_dims[0], batch), (mask_dims[1], query_len)],
+                [],
+            )
+        )
+    mix_ups.append(
+        MaskMixUp(
+            "its last two axes look swapped, (..., S, T)",
+            "transpose the last two axes of the mask so that it is (..., T, S): one row per query",
+            [(mask_dims[-2], key_len), (mask_dims[-1], query_len)],
+            [(query_len, key_len)],
+        )
+    )
+    return mix_ups
+
+
+def attention_mask_layout(
+    rank: int, attention_axes: tuple[int, ...], num_heads: int
+) -> tuple[list[str], list[tuple[str, int] | int], str]:
+    """Labels and size sources of the scores axes, and the usual mask forms in words."""
+    axes = scores_axes(rank, attention_axes, num_heads)
+    labels = [label for label, _ in axes]
+    form = "(" + ", ".join(labels) + ")"
+    if len(attention_axes) == 1 and len(labels) == 4:
+        form += ", e.g. (B, T, S), (T, S) or (B, 1, S)"
+    return labels, [source for _, source in axes], form
+
+
+def attention_mask_mismatch(
+    layer: str,
+    *,
+    labels: Sequence[str],
+    what: str,
+    sizes: str,
+    received: str,
+    fix: str,
+) -> Problem:
+    """The message for an attention_mask that does not broadcast to the scores."""
+    return Problem(
+        layer=layer,
+        argument="attention_mask",
+        what=what,
+        expected=f"a shape that broadcasts to ({', '.join(labels)}) = {sizes}",
+        received=received,
+        fix=fix,
+    )
 
 
 def attention_mask_problem(
@@ -398,63 +471,36 @@ def attention_mask_problem(
 ) -> Problem | None:
     """Check a whole ``attention_mask`` shape; ``dims`` maps argument names to shapes.
 
-    Returns None when the mask broadcasts (or when unknown sizes leave it open). Detects
-    the two classic mix-ups: a (B, S) padding mask and a transposed (B, S, T) mask.
+    Returns None when the mask broadcasts (or when unknown sizes leave it open), and
+    names the likely mix-up (padding or query mask, swapped axes) when one fits.
     """
-    axes = scores_axes(rank, attention_axes, num_heads)
-    sizes = [src if isinstance(src, int) else dims[src[0]][src[1]] for _, src in axes]
-    form = "(" + ", ".join(label for label, _ in axes) + ")"
-    actual = "(" + ", ".join("?" if s is None else str(s) for s in sizes) + ")"
-    problem_args = dict(
-        layer=layer,
-        argument="attention_mask",
-        expected=f"a shape that broadcasts to {form} = {actual}",
+    labels, sources, form = attention_mask_layout(rank, attention_axes, num_heads)
+    sizes = [src if isinstance(src, int) else dims[src[0]][src[1]] for src in sources]
+    message = dict(
+        labels=labels,
+        sizes="(" + ", ".join("?" if s is None else str(s) for s in sizes) + ")",
         received=str(tuple(mask_shape)),
     )
-    fix = f"pass an attention_mask that broadcasts to {_mask_forms(axes, attention_axes)}"
-    if not 2 * len(attention_axes) <= len(mask_shape) <= len(axes):
-        return Problem(
+    fix = f"pass an attention_mask that broadcasts to {form}"
+    if not 2 * len(attention_axes) <= len(mask_shape) <= len(sizes):
+        return attention_mask_mismatch(
+            layer,
             what=f"attention_mask has rank {len(mask_shape)}, but it needs one axis per "
-            f"query and key attention axis and at most one per scores axis",
+            "query and key attention axis and at most one per scores axis",
             fix=fix,
-            **problem_args,
+            **message,
         )
     for rule in attention_mask_rules(rank, attention_axes, num_heads, len(mask_shape)):
         got = mask_shape[rule.axis]
-        want = sizes[[label for label, _ in axes].index(rule.label)]
+        want = sizes[labels.index(rule.label)]
         if got is None or want is None or got in (1, want):
             continue
-        hint = _mask_mix_up(mask_shape, sizes, rank, attention_axes)
-        return Problem(
-            what=f"attention_mask axis {rule.axis} ({rule.label}) does not broadcast"
-            + (f"; {hint[0]}" if hint else ""),
-            fix=hint[1] if hint else fix,
-            **problem_args,
-        )
-    return None
-
-
-def _mask_mix_up(mask_shape, sizes, rank, attention_axes) -> tuple[str, str] | None:
-    if rank != 3 or len(attention_axes) != 1:
-        return None
-    batch, _, query_len, key_len = sizes
-    if len(mask_shape) == 2 and tuple(mask_shape) == (batch, key_len):
-        return (
-            "it looks like a (B, S) padding mask",
-            "pass a (B, S) padding mask as `value_mask=`, not `attention_mask=`; or expand "
-            "it to (B, 1, S) with `mask[:, None, :]`",
-        )
-    if len(mask_shape) == 2 and tuple(mask_shape) == (batch, query_len):
-        return (
-            "it looks like a (B, T) query mask",
-            "pass a (B, T) mask of valid query positions as `query_mask=`",
-        )
-    transposed = tuple(mask_shape[-2:]) == (key_len, query_len) and query_len != key_len
-    if len(mask_shape) >= 2 and transposed:
-        return (
-            "its last two axes look swapped, (..., S, T)",
-            "transpose the mask's last two axes so that it is (..., T, S): one row per query",
-        )
+        what = f"attention_mask axis {rule.axis} ({rule.label}) does not broadcast"
+        for mix_up in mask_mix_ups(mask_shape, sizes):
+            if all(a == b for a, b in mix_up.equal) and all(a != b for a, b in mix_up.unequal):
+                what, fix = f"{what}; {mix_up.what}", mix_up.fix
+                break
+        return attention_mask_mismatch(layer, what=what, fix=fix, **message)
     return None
 
 
@@ -484,7 +530,7 @@ def padding_mask_rank_problem(layer: str, argument: str, source: str, mask_rank:
         layer=layer,
         argument=argument,
         what=f"mask rank does not match `{source}`",
-        expected=f"rank {rank - 1}: `{source}`'s shape without the feature axis"
+        expected=f"rank {rank - 1}: the shape of `{source}` without the feature axis"
         + (f", {form}" if rank == 3 else ""),
         received=f"rank {mask_rank}",
         fix=f"pass one boolean per position of `{source}` (True = attend); put (B, T, S) "

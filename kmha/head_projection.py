@@ -49,6 +49,9 @@ class HeadProjection(keras.layers.Layer):
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
+        # A Keras mask on the input (e.g. from Embedding(mask_zero=True)) passes through:
+        # the parent attention layer consumes it.
+        self.supports_masking = True
 
     def build(self, input_shape):
         contracted = tuple(input_shape[-self.contracted_axes :])

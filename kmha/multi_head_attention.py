@@ -367,7 +367,12 @@ class MultiHeadAttention(keras.layers.Layer):
         if not open_rules or not graph_assertions.supported():
             return tensors
         assertions = []
+        mask_rules = [rule for rule in open_rules if rule.argument == "attention_mask"]
+        if mask_rules:
+            assertions.append(self._attention_mask_assertion(tensors, shapes, rank, axes))
         for rule in open_rules:
+            if rule.argument == "attention_mask":
+                continue
             received, expected = _rule_sizes(rule, shapes)
             problem = rule.problem(
                 self.name,
@@ -386,6 +391,21 @@ class MultiHeadAttention(keras.layers.Layer):
         names = list(tensors)
         gated = graph_assertions.after(assertions, [tensors[n] for n in names])
         return dict(zip(names, gated, strict=True))
+
+    def _attention_mask_assertion(self, tensors, shapes, rank, axes):
+        labels, sources, form = geometry.attention_mask_layout(rank, axes, self._num_heads)
+        sizes = [
+            src
+            if isinstance(src, int)
+            else (shapes[src[0]][src[1]] or ops.shape(tensors[src[0]])[src[1]])
+            for src in sources
+        ]
+        rules = geometry.attention_mask_rules(
+            rank, axes, self._num_heads, len(shapes["attention_mask"])
+        )
+        return graph_assertions.assert_attention_mask(
+            self.name, tensors["attention_mask"], rules, sizes, labels, form
+        )
 
     def call(
         self,
@@ -445,10 +465,11 @@ class MultiHeadAttention(keras.layers.Layer):
         def padding(mask, is_query):
             mask = ops.cast(mask, "bool")
             mask = ops.transpose(mask, batch_dims + list(axes)) if rank > 3 else mask
-            at = len(batch_dims) + (0 if is_query else 1 + n_attn)
             mask = ops.expand_dims(mask, len(batch_dims))  # heads
             for _ in range(n_attn):
-                mask = ops.expand_dims(mask, at + (n_attn + 1 if is_query else 0))
+                # Query masks get size-1 key axes after them; value/key masks get size-1
+                # query axes before them.
+                mask = ops.expand_dims(mask, -1 if is_query else len(batch_dims) + 1)
             return mask
 
         if "query_mask" in tensors:
@@ -502,7 +523,9 @@ class MultiHeadAttention(keras.layers.Layer):
         heads = self._num_heads
         kv_heads = self.num_key_value_heads
         group = heads // kv_heads
-        q4, q_shape = _to_heads_first(q * ops.cast(self._scale, q.dtype), rank, axes)
+        q4, q_shape = _to_heads_first(
+            q * ops.convert_to_tensor(self._scale, dtype=q.dtype), rank, axes
+        )
         k4, k_shape = _to_heads_first(k, rank, axes)
         v4, _ = _to_heads_first(v, rank, axes)
         n, t = ops.shape(q4)[0], ops.shape(q4)[2]
