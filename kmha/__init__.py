@@ -21,6 +21,10 @@ def __getattr__(name: str):
         from kmha.multi_head_attention import MultiHeadAttention
 
         return MultiHeadAttention
+    if name == "export":
+        import kmha.export
+
+        return kmha.export
     raise AttributeError(f"module 'kmha' has no attribute {name!r}")
 
 
