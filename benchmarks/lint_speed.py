@@ -1,0 +1,198 @@
+"""kmha-lint speed: a cold `kmha-lint` process vs a fresh process running model_from_json.
+
+Transformer configs of 2, 12 and 48 blocks are generated with Keras into a temporary
+folder. Each is then checked both ways in fresh processes (wall time, peak RSS); the
+linter is also timed in one warm process (configs/second), and on a 32-block width-4096
+config (about 6.6 billion parameters) whose JSON is made by widening a small model's JSON,
+so that no 26 GB of weights are ever allocated.
+
+    .venv/bin/python benchmarks/lint_speed.py [--repeats 3]
+
+Prints a markdown table (the README quotes it). Timings are medians of --repeats runs
+(Keras: of min(2, repeats) runs, as each takes seconds), after one warm-up run that writes
+bytecode caches, as an installed package has them. Peak memory is each process's own
+VmHWM (the RSS high-water mark of its address space), read at exit; configs are generated
+in a child process so that this one stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+WIDTH, FF, HEADS, VOCAB, SEQ = 512, 2048, 8, 8000, 128
+# The small model that is widened in JSON: sizes chosen to be unique numbers in the config.
+SMALL = {"width": 96, "ff": 384, "key_dim": 3}
+HUGE = {"width": 4096, "ff": 16384, "key_dim": 128}
+HUGE_HEADS, HUGE_BLOCKS, HUGE_VOCAB = 32, 32, 32000
+
+# As after `pip install` (which compiles bytecode), even where the caller disables it.
+INSTALLED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# Both commands run under this prologue, which reports the process's peak RSS at exit.
+PEAK = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_KB ' + line.split()[1] + '\\n')\n"
+    "atexit.register(_peak)\n"
+)
+LINT = PEAK + (
+    "import runpy\n"
+    "sys.argv = ['kmha-lint', *sys.argv[1:]]\n"
+    "runpy.run_module('kmha_lint', run_name='__main__')\n"
+)
+KERAS_LOAD = PEAK + "import keras, kmha\nkeras.models.model_from_json(open(sys.argv[1]).read())\n"
+
+
+def transformer(blocks: int, width: int, ff: int, heads: int, key_dim: int, vocab: int):
+    import keras
+    from keras import layers
+
+    tokens = keras.Input(shape=(SEQ,), dtype="int32", name="tokens")
+    x = layers.Embedding(vocab, width)(tokens)
+    for _ in range(blocks):
+        attention = layers.MultiHeadAttention(heads, key_dim)(x, x)
+        x = layers.LayerNormalization()(layers.Add()([x, layers.Dropout(0.1)(attention)]))
+        hidden = layers.Dense(ff, activation="gelu")(x)
+        x = layers.LayerNormalization()(layers.Add()([x, layers.Dense(width)(hidden)]))
+    logits = layers.Dense(vocab)(x)
+    return keras.Model(tokens, logits, name=f"transformer_{blocks}")
+
+
+def widened(config: object, key: str | None = None) -> object:
+    """Replace the small model's sizes by the huge model's, wherever they are sizes."""
+    if isinstance(config, dict):
+        return {k: widened(v, k) for k, v in config.items()}
+    if isinstance(config, list):
+        return [widened(v, key) for v in config]
+    sizes = {SMALL[name]: HUGE[name] for name in ("width", "ff")}
+    if key in ("key_dim", "value_dim") and config == SMALL["key_dim"]:
+        return HUGE["key_dim"]
+    if isinstance(config, int) and not isinstance(config, bool) and config in sizes:
+        return sizes[config]
+    return config
+
+
+def make_configs(folder: Path) -> None:
+    """Write the configs and an index.json of name -> [file, parameter count]."""
+    import keras
+
+    configs = {}
+    for blocks in (2, 12, 48):
+        model = transformer(blocks, WIDTH, FF, HEADS, WIDTH // HEADS, VOCAB)
+        path = folder / f"transformer_{blocks}.json"
+        path.write_text(json.dumps(json.loads(model.to_json()), indent=2))
+        configs[f"{blocks} blocks, width {WIDTH}"] = (path.name, model.count_params())
+        del model
+        keras.backend.clear_session()
+    small = transformer(HUGE_BLOCKS, SMALL["width"], SMALL["ff"], HUGE_HEADS, 3, HUGE_VOCAB)
+    huge = widened(json.loads(small.to_json()))
+    path = folder / "transformer_32x4096.json"
+    path.write_text(json.dumps(huge, indent=2))
+    w, f = HUGE["width"], HUGE["ff"]
+    block = 4 * (w * w + w) + 2 * w * f + f + w + 4 * w  # attention, MLP, two norms
+    params = HUGE_BLOCKS * block + 2 * HUGE_VOCAB * w + HUGE_VOCAB
+    configs[f"{HUGE_BLOCKS} blocks, width {w}"] = (path.name, params)
+    (folder / "index.json").write_text(json.dumps(configs))
+
+
+def run_process(argv: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MiB, exit status) of one fresh process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=INSTALLED_ENV
+    )
+    elapsed = time.perf_counter() - start
+    peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
+    return elapsed, int(peaks[-1]) / 1024 if peaks else float("nan"), done.returncode
+
+
+def median_run(argv: list[str], repeats: int) -> tuple[float, float, int]:
+    run_process(argv)  # warm-up: writes the bytecode caches an installed package has
+    runs = [run_process(argv) for _ in range(repeats)]
+    statuses = {status for _, _, status in runs}
+    return (
+        statistics.median(t for t, _, _ in runs),
+        max(m for _, m, _ in runs),
+        statuses.pop() if len(statuses) == 1 else -1,
+    )
+
+
+def warm_rate(path: Path, seconds: float = 2.0) -> tuple[float, int]:
+    """(configs/second, findings) linting the same text repeatedly in this process."""
+    from kmha_lint.api import lint_text
+
+    text = path.read_text()
+    findings = len(lint_text(text, str(path)))
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        lint_text(text, str(path))
+        count += 1
+    return count / (time.perf_counter() - start), findings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--generate", metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        make_configs(Path(args.generate))
+        return
+    lint = [sys.executable, "-c", LINT]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, __file__, "--generate", tmp], check=True)
+        configs = json.loads((Path(tmp) / "index.json").read_text())
+        rows = []
+        for name, (file, params) in configs.items():
+            path = Path(tmp) / file
+            layers = len(json.loads(path.read_text())["config"]["layers"])
+            lint_s, lint_mib, lint_status = median_run([*lint, str(path)], args.repeats)
+            rate, findings = warm_rate(path)
+            huge = "4096" in name
+            if huge:
+                keras_cell = "not run (≈26 GB of float32 weights)"
+                speedup = "-"
+            else:
+                keras_s, keras_mib, keras_status = median_run(
+                    [sys.executable, "-c", KERAS_LOAD, str(path)], min(2, args.repeats)
+                )
+                assert keras_status == 0, f"model_from_json failed on {name}"
+                keras_cell = f"{keras_s:.2f} s, {keras_mib:.0f} MiB"
+                speedup = f"{keras_s / lint_s:.0f}x"
+            assert lint_status == 0 and findings == 0, f"kmha-lint reported findings on {name}"
+            rows.append(
+                f"| {name} | {layers} | {params / 1e6:,.0f} M | "
+                f"{path.stat().st_size / 1024:,.0f} KB | {lint_s * 1000:.0f} ms, "
+                f"{lint_mib:.0f} MiB | {keras_cell} | {speedup} | {rate:.1f} "
+                f"({1000 / rate:.1f} ms, {1e6 / rate / layers:.0f} µs/layer) |"
+            )
+    startup, _, _ = median_run([sys.executable, "-c", "pass"], args.repeats)
+    print(
+        f"kmha-lint speed, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()} (bare start-up "
+        f"{startup * 1000:.0f} ms); medians of {args.repeats}\n"
+    )
+    print(
+        "| config | layers | parameters | JSON | cold `kmha-lint` (wall, peak RSS) | "
+        "cold `model_from_json` (wall, peak RSS) | speed-up | "
+        "warm configs/s (per config, per layer) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The programmatic API: lint one config text, or files, directories and .keras archives."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from kmha_lint import schema, shapes
+from kmha_lint.document import LayerSpec, ModelSpec, is_model, keras_major, read_model
+from kmha_lint.findings import Finding, Issue
+from kmha_lint.jsonsource import Malformed, SourceMap, TooDeep, parse
+from kmha_lint.rules import RULES
+
+__all__ = ["Finding", "lint_text", "lint_paths", "MAX_BYTES"]
+
+MAX_BYTES = 64 * 1024 * 1024  # per config text; a 48-block transformer is about 0.5 MB
+ARCHIVE_MEMBER = "config.json"
+
+
+def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list[Finding]:
+    """All findings for one config document, ordered by position."""
+    if len(text) > max_bytes:
+        return [_unpositioned(path, "KMHA003", _too_large(len(text), max_bytes))]
+    try:
+        parsed = parse(text)
+    except Malformed as error:
+        return [
+            Finding(
+                path,
+                error.line,
+                error.column,
+                "",
+                "KMHA001",
+                "error",
+                f"Invalid JSON: {error.reason} at line {error.line}, column {error.column}.",
+                "Fix the JSON syntax (a missing comma or quote, a trailing comma, a comment).",
+            )
+        ]
+    except TooDeep as error:
+        return [_unpositioned(path, "KMHA003", (str(error) + ".", "Flatten the document."))]
+    source = SourceMap(text)
+    issues: list[Issue] = []
+    if parsed.has_duplicate_keys:
+        issues += [
+            Issue(
+                "KMHA002",
+                dup.pointer,
+                f"Duplicate key `{dup.key}` in {dup.pointer.rsplit('/', 1)[0] or 'the document'}:"
+                f" the value at line {source.line_column(dup.first_offset)[0]} is silently "
+                "replaced by this one.",
+                f"Keep one `{dup.key}`: delete the value you do not want.",
+                at_key=True,
+            )
+            for dup in source.duplicates()
+        ]
+    issues += check_document(parsed.value)
+    return _positioned(path, issues, source)
+
+
+def check_document(document: object) -> list[Issue]:
+    """Schema pass, then shape pass, on a parsed document. Positions are added later."""
+    if not is_model(document):
+        kind = type(document).__name__ if not isinstance(document, dict) else "an object"
+        found = document.get("class_name") if isinstance(document, dict) else None
+        return [
+            Issue(
+                "KMHA005",
+                "",
+                "Not a Keras model config: expected an object with `class_name` (Functional, "
+                "Model or Sequential) and `config.layers`; received "
+                + (f"class_name {found!r}." if found else f"{kind} without them."),
+                "Lint the output of `model.to_json()`, a .keras archive, or its config.json.",
+            )
+        ]
+    major = keras_major(document)
+    issues = schema.check_envelope(document, major == 3)
+    model = read_model(document, "", major)
+    skipped: set[str] = set()
+    for layer in _all_layers(model):
+        layer_issues = schema.check_layer(layer, major)
+        if any(_affects_shapes(issue, layer) for issue in layer_issues):
+            skipped.add(layer.pointer)
+        issues += layer_issues or shapes.config_checks(layer)
+    shapes.Propagator(issues.append, skipped).run(model)
+    return issues
+
+
+def _affects_shapes(issue: Issue, layer: LayerSpec) -> bool:
+    """A bad `units` leaves the layer's output unknown; a bad dropout rate, or an argument
+    the layer does not take (which no shape rule reads), does not."""
+    if issue.code == "KMHA106":
+        return False
+    within = issue.pointer[len(layer.config_pointer()) :]
+    return within == "" or within.split("/")[1] in shapes.SHAPE_KEYS
+
+
+def _all_layers(model: ModelSpec) -> Iterator[LayerSpec]:
+    for layer in model.layers:
+        yield layer
+        if layer.submodel is not None:
+            yield from _all_layers(layer.submodel)
+
+
+def _positioned(path: str, issues: list[Issue], source: SourceMap) -> list[Finding]:
+    findings, seen = [], set()
+    for issue in issues:
+        identity = (issue.code, issue.pointer, issue.message)
+        if identity in seen:  # a shared nested model reports once
+            continue
+        seen.add(identity)
+        line, column = source.position(issue.pointer, issue.at_key)
+        findings.append(
+            Finding(
+                path,
+                line,
+                column,
+                issue.pointer,
+                issue.code,
+                issue.severity,
+                issue.message,
+                issue.hint,
+            )
+        )
+    return sorted(findings, key=lambda f: (f.line, f.column, f.code))
+
+
+def _too_large(size: int, limit: int) -> tuple[str, str]:
+    return (
+        f"The config is {size} bytes, above the limit of {limit} bytes.",
+        "Raise the limit with --max-bytes if the file is trusted.",
+    )
+
+
+def _unpositioned(path: str, code: str, text: tuple[str, str]) -> Finding:
+    return Finding(path, 1, 1, "", code, RULES[code].severity, text[0], text[1])
+
+
+def read_config(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str] | Finding:
+    """The config text of a path ('-' is stdin) and the name to report it under.
+
+    A .keras archive (any zip) is read in place: only its config.json member, and never
+    more than ``max_bytes`` of it, whatever its header claims.
+    """
+    name = path
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with open(path, "rb") as handle:
+                if path.endswith(".keras") or handle.read(2) == b"PK":
+                    handle.seek(0)
+                    name = f"{path}::{ARCHIVE_MEMBER}"
+                    data = _archive_member(handle, path, max_bytes)
+                    if isinstance(data, Finding):
+                        return data
+                else:
+                    handle.seek(0)
+                    data = handle.read(max_bytes + 1)
+    except (OSError, ValueError, RuntimeError) as error:
+        return _unpositioned(
+            path,
+            "KMHA004",
+            (
+                f"Cannot read the input: {error}.",
+                "Check the path and permissions; .keras archives must be valid zip files.",
+            ),
+        )
+    if len(data) > max_bytes:
+        return _unpositioned(name, "KMHA003", _too_large(len(data), max_bytes))
+    try:
+        return data.decode("utf-8-sig"), name
+    except UnicodeDecodeError as error:
+        return _unpositioned(
+            name,
+            "KMHA004",
+            (
+                f"The input is not UTF-8 text (byte {error.start}).",
+                "Lint a JSON config or a .keras archive; HDF5 (.h5) models are not supported.",
+            ),
+        )
+
+
+def _archive_member(handle, path: str, max_bytes: int) -> bytes | Finding:
+    import zipfile  # only archives need it, and it is slow to import
+
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            try:
+                info = archive.getinfo(ARCHIVE_MEMBER)
+            except KeyError:
+                return _unpositioned(
+                    path,
+                    "KMHA004",
+                    (
+                        f"The archive has no {ARCHIVE_MEMBER}: not a Keras 3 .keras file.",
+                        "Save the model with `model.save('model.keras')`.",
+                    ),
+                )
+            if info.file_size > max_bytes:
+                name = f"{path}::{ARCHIVE_MEMBER}"
+                return _unpositioned(name, "KMHA003", _too_large(info.file_size, max_bytes))
+            with archive.open(info) as member:
+                return member.read(max_bytes + 1)
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"not a valid zip archive ({error})") from None
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given; directories walked (sorted) for *.json and *.keras."""
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            for found in sorted(Path(path).rglob("*")):
+                if found.suffix in (".json", ".keras") and found.is_file():
+                    yield str(found)
+        else:
+            yield path
+
+
+def lint_paths(paths: Iterable[str], *, max_bytes: int = MAX_BYTES) -> list[Finding]:
+    """Findings of every file under ``paths``; unreadable inputs become KMHA004 findings."""
+    findings: list[Finding] = []
+    for path in expand_paths(paths):
+        read = read_config(path, max_bytes)
+        if isinstance(read, Finding):
+            findings.append(read)
+        else:
+            findings += lint_text(read[0], read[1], max_bytes=max_bytes)
+    return findings

@@ -1,0 +1,247 @@
+"""Read a parsed config into a plain graph: models, layers, calls and tensor references.
+
+Nothing here executes anything: class names are strings to look up in the linter's own
+tables, and unknown classes (Lambda, custom layers) stay opaque.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """``keras_history``: output ``index`` of call ``node`` of layer ``layer``."""
+
+    layer: str
+    node: int
+    index: int
+    pointer: str
+
+
+@dataclass
+class Call:
+    """One call of a layer (an inbound node): arguments keep their structure, tensors as refs."""
+
+    args: list
+    kwargs: dict
+    pointer: str
+
+
+@dataclass
+class LayerSpec:
+    name: str
+    class_name: str
+    config: dict
+    pointer: str
+    builtin: bool
+    kmha: bool
+    build_config: dict | None
+    calls: list[Call] = field(default_factory=list)
+    submodel: ModelSpec | None = None
+    first_node: int = 0  # the node index of calls[0]
+    keras_major: int = 3
+
+    def node_index(self, node: int) -> int | None:
+        """The call behind a reference's node index, or None if there is none."""
+        call = node - self.first_node
+        return call if 0 <= call < len(self.calls) else None
+
+    def config_pointer(self, key: str | None = None) -> str:
+        return self.pointer + "/config" + ("" if key is None else "/" + key)
+
+
+@dataclass
+class ModelSpec:
+    kind: str  # "functional" or "sequential"
+    name: str
+    layers: list[LayerSpec]
+    inputs: list[TensorRef]
+    outputs: list[TensorRef]
+    pointer: str  # of the model's own entry (its "config" member holds the layers)
+    keras_major: int
+    input_shape: list | None = None  # sequential models only
+
+
+def is_model(document: object) -> bool:
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("class_name"), str)
+        and isinstance(document.get("config"), dict)
+        and isinstance(document["config"].get("layers"), list)
+    )
+
+
+def keras_major(document: dict) -> int:
+    """2 for tf.keras / Keras 2 JSON, 3 for Keras 3.
+
+    tf.keras 2.13+ also writes `module` keys, so the tell-tales are `keras_version` and
+    the Keras 2 inbound-node form (lists, not {"args", "kwargs"} objects).
+    """
+    version = document.get("keras_version")
+    if isinstance(version, str) and version[:1].isdigit():
+        return 2 if version.split(".")[0] in ("1", "2") else 3
+    for layer in document["config"]["layers"]:
+        nodes = layer.get("inbound_nodes") if isinstance(layer, dict) else None
+        if isinstance(nodes, list) and nodes:
+            return 2 if isinstance(nodes[0], list) else 3
+    if "module" in document:
+        return 3
+    layers = document["config"]["layers"]
+    return 3 if any(isinstance(layer, dict) and "module" in layer for layer in layers) else 2
+
+
+def read_model(entry: dict, pointer: str, major: int) -> ModelSpec:
+    config = entry["config"]
+    layers = [
+        read_layer(item, f"{pointer}/config/layers/{i}", major)
+        for i, item in enumerate(config["layers"])
+        if isinstance(item, dict)
+    ]
+    name = config.get("name") if isinstance(config.get("name"), str) else "model"
+    if "input_layers" not in config and entry.get("class_name") == "Sequential":
+        return ModelSpec("sequential", name, layers, [], [], pointer, major, _sequence_input(entry))
+    return ModelSpec(
+        "functional",
+        name,
+        layers,
+        _endpoints(config.get("input_layers"), f"{pointer}/config/input_layers"),
+        _endpoints(config.get("output_layers"), f"{pointer}/config/output_layers"),
+        pointer,
+        major,
+    )
+
+
+def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
+    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    name = entry.get("name", config.get("name"))
+    class_name = entry.get("class_name") if isinstance(entry.get("class_name"), str) else ""
+    module = entry.get("module")
+    registered = entry.get("registered_name")
+    kmha = (isinstance(registered, str) and registered.startswith("kmha>")) or (
+        isinstance(module, str) and module.split(".")[0] == "kmha"
+    )
+    builtin = not kmha and (
+        registered in (None, class_name)
+        and (module is None or (isinstance(module, str) and module.split(".")[0] == "keras"))
+    )
+    build_config = entry.get("build_config") if major == 3 else None
+    layer = LayerSpec(
+        name=name if isinstance(name, str) else f"<layer {pointer.rsplit('/', 1)[-1]}>",
+        class_name=class_name,
+        config=config,
+        pointer=pointer,
+        builtin=builtin,
+        kmha=kmha,
+        build_config=build_config if isinstance(build_config, dict) else None,
+        keras_major=major,
+    )
+    nodes = entry.get("inbound_nodes")
+    if isinstance(nodes, list):
+        for k, node in enumerate(nodes):
+            call = _read_call(node, f"{pointer}/inbound_nodes/{k}")
+            if call is not None:
+                layer.calls.append(call)
+    if class_name in MODEL_CLASSES and builtin and is_model(entry):
+        layer.submodel = read_model(entry, pointer, major)
+        # tf.keras numbers a nested model's calls from 1: node 0 is the one that links its
+        # own InputLayer to its outputs, which the config leaves out.
+        first = next((item for item in entry["config"]["layers"] if isinstance(item, dict)), {})
+        if major == 2 and first.get("class_name") == "InputLayer":
+            layer.first_node = 1
+    return layer
+
+
+def _read_call(node: object, pointer: str) -> Call | None:
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        args = node.get("args") if isinstance(node.get("args"), list) else []
+        kwargs = node.get("kwargs") if isinstance(node.get("kwargs"), dict) else {}
+        return Call(
+            [_structure(a, f"{pointer}/args/{i}") for i, a in enumerate(args)],
+            {k: _structure(v, f"{pointer}/kwargs/{k}") for k, v in kwargs.items()},
+            pointer,
+        )
+    if isinstance(node, list) and node:  # Keras 2: [[name, node, index, kwargs], ...]
+        refs = [_legacy_ref(item, f"{pointer}/{i}") for i, item in enumerate(node)]
+        first = node[0]
+        kwargs = first[3] if isinstance(first, list) and len(first) > 3 else {}
+        kwargs = kwargs if isinstance(kwargs, dict) else {}
+        return Call(
+            [refs[0] if len(refs) == 1 else refs],
+            {k: _legacy_structure(v, f"{pointer}/0/3/{k}") for k, v in kwargs.items()},
+            pointer,
+        )
+    return None
+
+
+def _structure(value: object, pointer: str) -> object:
+    """Replace Keras 3 `__keras_tensor__` objects by TensorRefs, keeping everything else."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            config = value.get("config") if isinstance(value.get("config"), dict) else {}
+            return _history(config.get("keras_history"), f"{pointer}/config/keras_history")
+        return {k: _structure(v, f"{pointer}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_structure(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+    return value
+
+
+def _legacy_structure(value: object, pointer: str) -> object:
+    ref = _history(value, pointer)
+    if ref is not None:
+        return ref
+    if isinstance(value, list):
+        return [_legacy_structure(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+    return value
+
+
+def _legacy_ref(item: object, pointer: str) -> TensorRef | None:
+    return _history(item[:3] if isinstance(item, list) else None, pointer)
+
+
+def _history(value: object, pointer: str) -> TensorRef | None:
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:])
+    ):
+        return TensorRef(value[0], value[1], value[2], pointer)
+    return None
+
+
+def _endpoints(value: object, pointer: str) -> list[TensorRef]:
+    """input_layers / output_layers: one [name, node, index] or a list (or dict) of them."""
+    single = _history(value, pointer)
+    if single is not None:
+        return [single]
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return []
+    refs = [_history(v, f"{pointer}/{k}") for k, v in items]
+    return [ref for ref in refs if ref is not None]
+
+
+def _sequence_input(entry: dict) -> list | None:
+    """The input shape of a Sequential model, from wherever Keras 2 or 3 recorded it."""
+    config = entry["config"]
+    layers = [layer for layer in config["layers"] if isinstance(layer, dict)]
+    if layers and isinstance(layers[0].get("config"), dict):
+        first = layers[0]["config"]
+        for key in ("batch_shape", "batch_input_shape"):
+            if isinstance(first.get(key), list):
+                return first[key]
+    for shape in (
+        config.get("build_input_shape"),
+        (entry.get("build_config") or {}).get("input_shape")
+        if isinstance(entry.get("build_config"), dict)
+        else None,
+    ):
+        if isinstance(shape, list):
+            return shape
+    return None

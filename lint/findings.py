@@ -1,0 +1,66 @@
+"""What a check reports (:class:`Issue`, by JSON Pointer) and what users see (:class:`Finding`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kmha_lint.rules import RULES
+
+from kmha.errors import Problem
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnostic, positioned in the source text (line and column are 1-based)."""
+
+    path: str
+    line: int
+    column: int
+    pointer: str
+    code: str
+    severity: str
+    message: str
+    hint: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "pointer": self.pointer,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A finding before it has a position: checks speak in JSON Pointers only.
+
+    ``at_key`` points the finding at the member's key (a field-level problem) rather than
+    at its value (a type or range problem), the convention of cfn-lint and Spectral.
+    """
+
+    code: str
+    pointer: str
+    message: str
+    hint: str
+    at_key: bool = False
+
+    @classmethod
+    def from_problem(cls, code: str, pointer: str, problem: Problem, at_key: bool = False):
+        """Reuse a kmha.geometry Problem: the message reads exactly like the layer's error."""
+        where = f"Layer `{problem.layer}`, argument `{problem.argument}`"
+        if problem.axis is not None:
+            where += f", axis {problem.axis}"
+        message = (
+            f"{where}: {problem.what}. Expected {problem.expected}; received {problem.received}."
+        )
+        hint = problem.fix[:1].upper() + problem.fix[1:]
+        return cls(code, pointer, message, hint if hint.endswith(".") else hint + ".", at_key)
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.code].severity

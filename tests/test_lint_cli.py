@@ -1,0 +1,164 @@
+"""The command line: formats, exit codes, selection, settings, and no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from kmha_lint.cli import main
+from kmha_lint.rules import RULES
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+BAD_HEADS = FIXTURES / "KMHA201" / "bad.json"
+GOOD = FIXTURES / "KMHA201" / "good.json"
+WARN = FIXTURES / "KMHA105" / "bad.json"
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no pyproject.toml above tmp_path's settings
+    return tmp_path
+
+
+def run(capsys, *args):
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_text_output_and_exit_codes(in_tmp, capsys):
+    status, out, _ = run(capsys, BAD_HEADS)
+    assert status == 1
+    first, hint, summary = out.splitlines()
+    assert first.startswith(f"{BAD_HEADS}:397:11: KMHA201 Layer `mha1`, argument `num_heads`")
+    assert hint.startswith("  hint: Use num_heads in 2, 3, 4, 6")
+    assert summary == "Found 1 error(s) and 0 warning(s)."
+    assert run(capsys, GOOD)[:2] == (0, "")
+    assert run(capsys, WARN)[0] == 0  # warnings alone do not fail
+
+
+def test_unreadable_input_exits_2_but_lints_the_rest(in_tmp, capsys):
+    status, out, _ = run(capsys, in_tmp / "missing.json", BAD_HEADS, "--format", "json")
+    assert status == 2
+    findings = json.loads(out)
+    assert [f["code"] for f in findings] == ["KMHA004", "KMHA201"]
+    assert set(findings[1]) >= {
+        "path",
+        "line",
+        "column",
+        "pointer",
+        "code",
+        "severity",
+        "message",
+        "hint",
+    }
+
+
+def test_directories_archives_and_stdin(in_tmp, capsys, monkeypatch):
+    shutil.copy(BAD_HEADS, in_tmp / "a.json")
+    (in_tmp / "sub").mkdir()
+    shutil.copy(FIXTURES / "KMHA004" / "good.keras", in_tmp / "sub" / "m.keras")
+    (in_tmp / "notes.txt").write_text("not linted")
+    status, out, _ = run(capsys, in_tmp, "--format", "json")
+    assert status == 1 and [f["path"] for f in json.loads(out)] == [str(in_tmp / "a.json")]
+    monkeypatch.setattr(sys, "stdin", open(BAD_HEADS))  # noqa: SIM115
+    status, out, _ = run(capsys, "-", "--format", "json")
+    assert status == 1 and json.loads(out)[0]["path"] == "-"
+
+
+def test_select_and_ignore_by_prefix(in_tmp, capsys):
+    assert run(capsys, BAD_HEADS, "--ignore", "KMHA2")[:2] == (0, "")
+    assert run(capsys, BAD_HEADS, "--select", "KMHA1")[0] == 0
+    assert run(capsys, BAD_HEADS, "--select", "kmha20")[0] == 1
+    status, _, err = run(capsys, BAD_HEADS, "--select", "KMHA9")
+    assert status == 2 and "'KMHA9' matches no rule" in err
+
+
+def test_pyproject_settings_are_found_walking_up(in_tmp, capsys, monkeypatch):
+    (in_tmp / "pyproject.toml").write_text(
+        '[tool.kmha-lint]\nignore = ["KMHA201"]\nformat = "json"\n'
+    )
+    (in_tmp / "deep" / "er").mkdir(parents=True)
+    monkeypatch.chdir(in_tmp / "deep" / "er")
+    assert run(capsys, BAD_HEADS)[:2] == (0, "[]\n")
+    assert run(capsys, BAD_HEADS, "--ignore", "KMHA3")[0] == 1  # the command line wins
+    models = in_tmp / "models"
+    models.mkdir()
+    shutil.copy(BAD_HEADS, models / "m.json")
+    (in_tmp / "pyproject.toml").write_text('[tool.kmha-lint]\npaths = ["models"]\n')
+    status, out, _ = run(capsys)  # no paths on the command line: the configured ones
+    assert status == 1 and f"{models / 'm.json'}:397:11: KMHA201" in out
+    (in_tmp / "pyproject.toml").write_text("[tool.kmha-lint]\nselct = []\n")
+    status, _, err = run(capsys, BAD_HEADS)
+    assert status == 2 and "unknown [tool.kmha-lint] key(s) ['selct']" in err
+
+
+def test_sarif_output(in_tmp, capsys):
+    archive = in_tmp / "m.keras"
+    shutil.copy(FIXTURES / "KMHA004" / "good.keras", archive)
+    status, out, _ = run(capsys, BAD_HEADS, archive, "--format", "sarif")
+    log = json.loads(out)
+    assert status == 1 and log["version"] == "2.1.0"
+    run_ = log["runs"][0]
+    assert [r["id"] for r in run_["tool"]["driver"]["rules"]] == sorted(RULES)
+    (result,) = run_["results"]
+    assert result["ruleId"] == "KMHA201" and result["level"] == "error"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["region"] == {"startLine": 397, "startColumn": 11}
+    assert location["artifactLocation"]["uri"] == str(BAD_HEADS)
+    assert run_["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "KMHA201"
+
+
+def test_github_annotations_escape_properties(in_tmp, capsys):
+    status, out, _ = run(capsys, BAD_HEADS, "--format", "github")
+    assert status == 1
+    assert out.startswith(f"::error file={BAD_HEADS},line=397,col=11,title=kmha-lint KMHA201::")
+    assert "%0A" not in out and "Hint: Use num_heads" in out
+    archive = in_tmp / "a,b.keras"
+    archive.write_text("x")
+    assert (
+        "file=" + str(archive).replace(",", "%2C") + ",line=1"
+        in run(capsys, archive, "--format", "github")[1]
+    )
+
+
+def test_list_rules_explain_version(in_tmp, capsys):
+    status, out, _ = run(capsys, "--list-rules")
+    assert status == 0 and len(out.splitlines()) == len(RULES)
+    assert "KMHA201  error    heads-do-not-divide-width" in out
+    status, out, _ = run(capsys, "--explain", "kmha302")
+    assert status == 0 and out.startswith("KMHA302 (stale-build-shape, error)")
+    assert "What:" in out and "Why:" in out and "Example:" in out
+    assert run(capsys, "--explain", "KMHA999")[0] == 2
+    assert run(capsys, "--version")[:2] == (0, "kmha-lint 0.1.0\n")
+    assert run(capsys)[0] == 2  # no input is a usage error
+
+
+def test_cli_never_imports_tensorflow_or_keras(tmp_path):
+    archive = FIXTURES / "KMHA004" / "good.keras"
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['kmha-lint', {str(BAD_HEADS)!r}, {str(archive)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('kmha_lint', run_name='__main__')\n"
+        "except SystemExit as exit_:\n"
+        "    heavy = ('tensorflow', 'keras', 'tf_keras')\n"
+        "    loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "    print('STATUS', exit_.code, 'LOADED', loaded)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert "KMHA201" in done.stdout
+    assert done.stdout.strip().endswith("STATUS 1 LOADED []"), done.stdout + done.stderr

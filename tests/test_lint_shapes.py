@@ -1,0 +1,362 @@
+"""Shape propagation: what is modelled, and that the unknown never produces an error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kmha_lint.api import lint_text
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+B, T, S, D = None, 7, 11, 48  # batch, query length, key length, width (T != S)
+
+
+def tensor(name, node=0, index=0):
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [], "dtype": "float32", "keras_history": [name, node, index]},
+    }
+
+
+def input_layer(name, *shape):
+    return {
+        "module": "keras.layers",
+        "class_name": "InputLayer",
+        "config": {"batch_shape": [B, *shape], "dtype": "float32", "name": name},
+        "registered_name": None,
+        "name": name,
+        "inbound_nodes": [],
+    }
+
+
+def layer(class_name, name, config, *args, kwargs=None, module="keras.layers", registered=None):
+    return {
+        "module": module,
+        "class_name": class_name,
+        "config": {"name": name, **config},
+        "registered_name": registered,
+        "name": name,
+        "inbound_nodes": [{"args": list(args), "kwargs": kwargs or {}}],
+    }
+
+
+def kmha(name, *args, **config):
+    full = {"num_heads": 4, "key_dim": None, "value_dim": None, "d_model": None}
+    full.update(config)
+    return layer(
+        "MultiHeadAttention",
+        name,
+        full,
+        *args,
+        module="kmha.multi_head_attention",
+        registered="kmha>MultiHeadAttention",
+    )
+
+
+def model(layers, inputs, outputs, name="m"):
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "config": {
+            "name": name,
+            "layers": layers,
+            "input_layers": [[n, 0, 0] for n in inputs],
+            "output_layers": [[n, 0, 0] for n in outputs],
+        },
+    }
+
+
+def codes(doc) -> list[str]:
+    return [f.code for f in lint_text(json.dumps(doc, indent=1))]
+
+
+def test_unknown_layer_makes_shapes_unknown_not_wrong():
+    doc = model(
+        [
+            input_layer("x", T, D),
+            layer("Lambda", "opaque", {"function": "gASVYQ=="}, tensor("x")),
+            layer("Dense", "wrong_for_48", {"units": 5}, tensor("opaque")),
+            layer("Add", "add", {}, [tensor("x"), tensor("wrong_for_48")]),
+        ],
+        ["x"],
+        ["add"],
+    )
+    assert codes(doc) == []
+
+
+def test_custom_registered_class_is_opaque_even_with_a_known_name():
+    custom = layer("Dense", "mine", {"units": "many"}, tensor("x"), registered="my_pkg>Dense")
+    doc = model([input_layer("x", T, D), custom], ["x"], ["mine"])
+    assert codes(doc) == []
+
+
+def test_kmha_divisibility_uses_the_width_that_arrives():
+    doc = model(
+        [
+            input_layer("x", T, 40),
+            layer("Dense", "proj", {"units": D}, tensor("x")),
+            kmha("attn", tensor("proj"), tensor("proj"), num_heads=5),
+        ],
+        ["x"],
+        ["attn"],
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA201"
+    assert "query width 48 is not divisible by num_heads" in finding.message
+    assert "received 5" in finding.message and "2, 3, 4, 6" in finding.hint
+    assert finding.pointer == "/config/layers/2/config/num_heads"
+
+
+def test_keras_key_dim_is_per_head_and_query_value_widths_may_differ():
+    doc = model(
+        [
+            input_layer("q", T, D),
+            input_layer("v", S, 20),
+            layer(
+                "MultiHeadAttention",
+                "mha",
+                {"num_heads": 5, "key_dim": 7, "output_shape": [D]},
+                tensor("q"),
+                tensor("v"),
+            ),
+            layer("Add", "res", {}, [tensor("q"), tensor("mha")]),
+        ],
+        ["q", "v"],
+        ["res"],
+    )
+    assert codes(doc) == []
+
+
+def test_key_value_sequence_mismatch_names_the_axis():
+    doc = model(
+        [
+            input_layer("q", T, D),
+            input_layer("v", S, D),
+            input_layer("k", S + 2, D),
+            kmha("attn", tensor("q"), tensor("v"), tensor("k")),
+        ],
+        ["q", "v", "k"],
+        ["attn"],
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA204"
+    assert "argument `key`, axis 1 (sequence)" in finding.message
+    assert f"Expected {S}; received {S + 2}" in finding.message
+
+
+def test_return_attention_scores_gives_a_second_output():
+    doc = model(
+        [
+            input_layer("q", T, D),
+            input_layer("v", S, D),
+            layer(
+                "MultiHeadAttention",
+                "mha",
+                {"num_heads": 3, "key_dim": 8},
+                tensor("q"),
+                tensor("v"),
+                kwargs={"return_attention_scores": True},
+            ),
+            layer("Reshape", "scores", {"target_shape": [3 * T * S]}, tensor("mha", 0, 1)),
+            layer("Reshape", "bad", {"target_shape": [3 * T * T]}, tensor("mha", 0, 1)),
+        ],
+        ["q", "v"],
+        ["scores", "bad"],
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA304" and finding.pointer == "/config/layers/4/config/target_shape"
+    assert f"the input {3 * T * S} (None, 3, {T}, {S})" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [([-1, 12], []), ([T, -1, 4], []), ([-1, -1], ["KMHA304"]), ([-1, 10], ["KMHA304"])],
+)
+def test_reshape_with_a_free_axis(target, expected):
+    doc = model(
+        [input_layer("x", T, D), layer("Reshape", "r", {"target_shape": target}, tensor("x"))],
+        ["x"],
+        ["r"],
+    )
+    assert codes(doc) == expected
+
+
+def test_merge_and_concatenate_rules():
+    ok = model(
+        [
+            input_layer("a", T, D),
+            input_layer("b", T, 1),
+            input_layer("c", T, 16),
+            layer("Multiply", "gate", {}, [tensor("a"), tensor("b")]),
+            layer("Concatenate", "cat", {"axis": -1}, [tensor("gate"), tensor("c")]),
+            layer("Dense", "out", {"units": 3}, tensor("cat")),
+        ],
+        ["a", "b", "c"],
+        ["out"],
+    )
+    assert codes(ok) == []
+    bad = model(
+        [
+            input_layer("a", T, D),
+            input_layer("c", S, 16),
+            layer("Concatenate", "cat", {"axis": -1}, [tensor("a"), tensor("c")]),
+        ],
+        ["a", "c"],
+        ["cat"],
+    )
+    (finding,) = lint_text(json.dumps(bad, indent=1))
+    assert finding.code == "KMHA303" and f"sizes [{T}, {S}]" in finding.message
+
+
+def test_nested_model_input_is_checked_and_its_output_flows_on():
+    inner = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": "inner",
+            "layers": [
+                {
+                    "module": "keras.layers",
+                    "class_name": "InputLayer",
+                    "registered_name": None,
+                    "config": {"batch_shape": [None, T, 32], "name": "inner_in"},
+                },
+                {
+                    "module": "keras.layers",
+                    "class_name": "Dense",
+                    "registered_name": None,
+                    "config": {"name": "inner_dense", "units": 16},
+                },
+            ],
+        },
+        "registered_name": None,
+        "name": "inner",
+        "inbound_nodes": [{"args": [tensor("x")], "kwargs": {}}],
+    }
+    doc = model(
+        [
+            input_layer("x", T, D),
+            inner,
+            layer("Reshape", "r", {"target_shape": [T * 16]}, tensor("inner")),
+        ],
+        ["x"],
+        ["r"],
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA305"
+    assert "nested model's declared input" in finding.message
+    assert f"Expected 32; received {D}" in finding.message
+
+
+def test_undefined_node_and_output_indices():
+    doc = model(
+        [
+            input_layer("x", T, D),
+            layer("Dense", "d", {"units": 4}, tensor("x", 0, 1)),
+            layer("Dense", "e", {"units": 4}, tensor("d", 3, 0)),
+        ],
+        ["x"],
+        ["e", "ghost"],
+    )
+    messages = [(f.code, f.message) for f in lint_text(json.dumps(doc, indent=1))]
+    assert [c for c, _ in messages] == ["KMHA301"] * 3
+    assert "has no output 1" in messages[0][1]
+    assert "has no call (node) 3" in messages[1][1]
+    assert "no layer named `ghost`" in messages[2][1]
+
+
+def test_conv_pooling_and_permute():
+    doc = model(
+        [
+            input_layer("x", S, 6),
+            layer(
+                "Conv1D",
+                "conv",
+                {
+                    "filters": 8,
+                    "kernel_size": [3],
+                    "strides": [2],
+                    "padding": "valid",
+                    "dilation_rate": [1],
+                    "groups": 2,
+                },
+                tensor("x"),
+            ),
+            layer("Permute", "p", {"dims": [2, 1]}, tensor("conv")),
+            layer("GlobalAveragePooling1D", "pool", {}, tensor("p")),
+            layer("Reshape", "r", {"target_shape": [5]}, tensor("pool")),
+        ],
+        ["x"],
+        ["r"],
+    )
+    assert codes(doc) == []  # conv: (None, 5, 8); permute: (None, 8, 5); pool: (None, 5)
+    doc["config"]["layers"][1]["config"]["groups"] = 4
+    assert codes(doc) == ["KMHA305"]
+
+
+def test_kmha_rules_share_the_layer_geometry_messages():
+    from kmha import geometry
+    from kmha.errors import ShapeError
+
+    with pytest.raises(ShapeError) as caught:
+        geometry.check_key_value_heads("attn", 8, 3)
+    doc = model(
+        [
+            input_layer("x", T, D),
+            kmha("attn", tensor("x"), tensor("x"), num_heads=8, num_key_value_heads=3),
+        ],
+        ["x"],
+        ["attn"],
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA202"
+    assert finding.message in str(caught.value)
+
+
+FUZZ_BASES = ["KMHA201/good.json", "KMHA204/good.json", "KMHA304/good.json", "keras2/good.json"]
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 3000) | st.floats(-1, 100) | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=5,
+)
+
+
+def _leaf_pointers(value, pointer=()):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaf_pointers(child, (*pointer, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _leaf_pointers(child, (*pointer, index))
+    if pointer:
+        yield pointer
+
+
+def _replace(doc, pointer, value) -> None:
+    """Set the value at ``pointer`` if an earlier edit left it in place."""
+    *parents, last = pointer
+    target = doc
+    try:
+        for token in parents:
+            target = target[token]
+        if isinstance(target, dict) or (isinstance(target, list) and isinstance(last, int)):
+            target[last] = value
+    except (KeyError, IndexError, TypeError):
+        return
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(FUZZ_BASES), st.data())
+def test_no_edit_makes_the_linter_raise(base, data):
+    """Any value anywhere replaced by any JSON: findings, never an exception."""
+    doc = json.loads((FIXTURES / base).read_text())
+    pointers = list(_leaf_pointers(doc))
+    for _ in range(data.draw(st.integers(1, 3))):
+        _replace(doc, data.draw(st.sampled_from(pointers)), data.draw(ANY_JSON))
+    findings = lint_text(json.dumps(doc))
+    assert all(f.line >= 1 and f.column >= 1 and f.code.startswith("KMHA") for f in findings)
