@@ -238,6 +238,23 @@ def check_rank(layer: str, argument: str, rank: int, expected: int | None = None
     raise ShapeError(problem)
 
 
+def check_built_rank(layer: str, argument: str, rank: int, built_rank: int) -> None:
+    """The projections' weights and equations are fixed for the rank seen at build."""
+    if rank == built_rank:
+        return
+    raise ShapeError(
+        Problem(
+            layer=layer,
+            argument=argument,
+            what="input rank differs from the rank this layer was built for",
+            expected=f"rank {built_rank}",
+            received=f"rank {rank}",
+            fix=f"call the layer with rank-{built_rank} inputs, or build a new layer for "
+            f"rank-{rank} inputs",
+        )
+    )
+
+
 def output_feature_shape(output_shape: object, query_width: int | None) -> Shape:
     """Trailing output dims: ``output_shape`` if given, else the query width."""
     if output_shape is None:

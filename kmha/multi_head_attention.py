@@ -143,6 +143,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self._activity_regularizer = keras.regularizers.get(activity_regularizer)
         self.supports_masking = True
         self._built_widths: dict[str, int] = {}
+        self._built_rank: int | None = None
         self._head_dims: geometry.HeadDims | None = None
 
         # Sublayers are created here, in Keras's weight order; `build` sets their output
@@ -310,12 +311,15 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         self._output_dense.build(shapes["query"][:-1] + (heads, dims.value_dim))
         self._built_widths = widths
+        self._built_rank = rank
         self._scale = 1.0 / math.sqrt(float(dims.key_dim))
 
     def _check_structure(self, shapes):
         """Ranks, attention axes and mask ranks: what must be settled before any rule."""
         rank = len(shapes["query"])
         geometry.check_rank(self.name, "query", rank)
+        if self._built_rank is not None:
+            geometry.check_built_rank(self.name, "query", rank, self._built_rank)
         for argument in ("value", "key"):
             geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
         axes = geometry.normalize_attention_axes(self.name, self._attention_axes_arg, rank)
@@ -542,7 +546,13 @@ class MultiHeadAttention(keras.layers.Layer):
         logits = ops.cast(logits, softmax_dtype)
         if mask4 is not None:
             logits = ops.where(mask4, logits, ops.cast(-1e9, softmax_dtype))
-        probs = ops.cast(ops.softmax(logits, axis=-1), q.dtype)
+        if logits.shape[-1] == 1:
+            # A softmax over one key is 1 (masked rows are zeroed below); skipping it also
+            # skips Keras's warning about size-1 softmax axes. `0 * logits` keeps the
+            # (zero) gradient path to the query and key weights.
+            probs = ops.cast(logits * 0 + 1, q.dtype)
+        else:
+            probs = ops.cast(ops.softmax(logits, axis=-1), q.dtype)
         dropped = self._dropout_layer(probs, training=training) if self._dropout else probs
         if group > 1:
             dropped = ops.reshape(dropped, (n, kv_heads, group * t, s))

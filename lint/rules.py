@@ -217,7 +217,7 @@ _RULES = [
         "error",
         "A layer's recorded build shape differs from the shape that now reaches it.",
         "What: a Keras 3 config records each layer's build shape; Keras builds the weights "
-        "from it and then rejects inputs of another width.\n"
+        "from it and then rejects inputs of another width or rank.\n"
         "Why: editing a width upstream without removing the stale build_config makes the "
         "model fail to load.\n"
         "Example: a Dense built for 256 features that now receives 512.",

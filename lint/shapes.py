@@ -263,45 +263,34 @@ class Propagator:
         """A nested model's input: Keras checks the arriving shape against the declared one."""
         if tensor.shape is None or declared is None:
             return Tensor(tensor.shape or declared, tensor.pointer)
+
+        def mismatch(what: str, expected: str, received: str, fix: str, axis=None) -> None:
+            problem = Problem(model.name, f"inputs[{index}]", what, expected, received, fix, axis)
+            self.report(Issue.from_problem("KMHA305", tensor.pointer, problem))
+
         if len(tensor.shape) == len(declared):
             merged = []
             for axis, (got, want) in enumerate(zip(tensor.shape, declared, strict=True)):
                 if got is not None and want is not None and got != want:
-                    self.report(
-                        Issue.from_problem(
-                            "KMHA305",
-                            tensor.pointer,
-                            Problem(
-                                model.name,
-                                f"inputs[{index}]",
-                                "the input does not match the nested model's declared input",
-                                str(want),
-                                f"{got} (input shape {_show(tensor.shape)})",
-                                f"feed `{model.name}` {want} features on this axis, or change "
-                                "its InputLayer's batch_shape",
-                                axis=str(axis),
-                            ),
-                        )
+                    mismatch(
+                        "the input does not match the nested model's declared input",
+                        str(want),
+                        f"{got} (input shape {_show(tensor.shape)})",
+                        f"feed `{model.name}` {want} features on this axis, or change "
+                        "its InputLayer's batch_shape",
+                        axis=str(axis),
                     )
                 merged.append(got if got is not None else want)
             return Tensor(tuple(merged), tensor.pointer)
         # Keras squeezes or expands one trailing size-1 axis; any other rank change fails.
         longer, shorter = sorted((tensor.shape, declared), key=len, reverse=True)
         if len(longer) - len(shorter) != 1 or longer[-1] != 1:
-            self.report(
-                Issue.from_problem(
-                    "KMHA305",
-                    tensor.pointer,
-                    Problem(
-                        model.name,
-                        f"inputs[{index}]",
-                        "the input rank does not match the nested model's declared input",
-                        f"rank {len(declared)} {_show(declared)}",
-                        f"rank {len(tensor.shape)} {_show(tensor.shape)}",
-                        f"feed `{model.name}` a rank-{len(declared)} tensor, or change its "
-                        "InputLayer's batch_shape",
-                    ),
-                )
+            mismatch(
+                "the input rank does not match the nested model's declared input",
+                f"rank {len(declared)} {_show(declared)}",
+                f"rank {len(tensor.shape)} {_show(tensor.shape)}",
+                f"feed `{model.name}` a rank-{len(declared)} tensor, or change its "
+                "InputLayer's batch_shape",
             )
         return Tensor(tensor.shape, tensor.pointer)
 
@@ -427,14 +416,15 @@ def _check_built_axes(site: Site, tensor: Tensor, built: Shape | None, axes, arg
         if got is None or want is None or got == want:
             continue
         (rule,) = geometry.built_width_rules(axis + 1, {argument: want})
-        problem = rule.problem(site.name, got, want)
-        fix = (
-            problem.fix + f"; or delete the stale `build_config` of `{site.name}` "
-            "so that Keras builds it for the new shape"
-        )
-        site.report(
-            "KMHA302", site.input_pointer(tensor), Problem(**{**problem.__dict__, "fix": fix})
-        )
+        _report_stale_build(site, tensor, rule.problem(site.name, got, want))
+
+
+def _report_stale_build(site: Site, tensor: Tensor, problem: Problem) -> None:
+    fix = (
+        problem.fix + f"; or delete the stale `build_config` of `{site.name}` "
+        "so that Keras builds it for the new shape"
+    )
+    site.report("KMHA302", site.input_pointer(tensor), Problem(**{**problem.__dict__, "fix": fix}))
 
 
 def _int(site: Site, key: str, default=None):
@@ -947,6 +937,13 @@ def _attention(site: Site):
     except ShapeError as error:
         site.report("KMHA205", tensors[error.argument].pointer, error.problem)
         return None
+    built = {name: _built_shape(site, f"{name}_shape") for name in ("query", "value", "key")}
+    if built["query"] is not None:
+        try:
+            geometry.check_built_rank(site.name, "query", rank, len(built["query"]))
+        except ShapeError as error:
+            _report_stale_build(site, query, error.problem)
+            return _attention_output(site, shapes["query"], None)
     axes_value = site.config.get("attention_axes")
     if not (axes_value is None or _is_int(axes_value) or _all_ints(axes_value)):
         return _attention_output(site, shapes["query"], None)  # Keras 2 leniency: 1.0
@@ -988,7 +985,6 @@ def _attention(site: Site):
             return None
     if site.layer.kmha and not _kmha_heads(site, shapes["query"][-1]):
         return _attention_output(site, shapes["query"], None)
-    built = {name: _built_shape(site, f"{name}_shape") for name in ("query", "value", "key")}
     if built["key"] is None:
         built["key"] = built["value"]
     for name, tensor in tensors.items():

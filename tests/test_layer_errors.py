@@ -182,6 +182,14 @@ CASES = [
         dynamic=False,
     ),
     Case(
+        "rank after build",
+        RANK4,
+        ("built for", "Expected rank 3; received rank 4", "build a new layer for rank-4"),
+        "query",
+        dynamic=False,
+        after_build=True,
+    ),
+    Case(
         "query width after build",
         {"query": (B, T, 16)},
         ("axis 2 (features)", "built for", "Expected 14; received 16", "build a new layer"),

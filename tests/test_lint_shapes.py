@@ -110,6 +110,28 @@ def test_kmha_divisibility_uses_the_width_that_arrives():
     assert finding.pointer == "/config/layers/2/config/num_heads"
 
 
+@pytest.mark.parametrize("flavour", ["keras", "kmha"])
+def test_attention_built_for_another_rank_is_stale(flavour):
+    """Keras builds the projections from build_config, then rejects a rank-4 query."""
+    if flavour == "kmha":
+        attention = kmha("attn", tensor("x"), tensor("x"))
+    else:
+        attention = layer(
+            "MultiHeadAttention", "attn", {"num_heads": 4, "key_dim": 12}, tensor("x"), tensor("x")
+        )
+    built = [None, T, D]
+    attention["build_config"] = {
+        "shapes_dict": {"query_shape": built, "value_shape": built, "key_shape": None}
+    }
+    doc = model([input_layer("x", 3, T, D), attention], ["x"], ["attn"])
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA302"
+    assert "input rank differs from the rank this layer was built for" in finding.message
+    assert "Expected rank 3; received rank 4" in finding.message
+    assert "delete the stale `build_config` of `attn`" in finding.hint
+    assert finding.pointer == "/config/layers/1/inbound_nodes/0/args/0/config/keras_history"
+
+
 def test_keras_key_dim_is_per_head_and_query_value_widths_may_differ():
     doc = model(
         [
