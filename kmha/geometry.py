@@ -176,7 +176,7 @@ def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> t
     if attention_axes is None:
         return tuple(range(1, rank - 1))
     axes = (attention_axes,) if isinstance(attention_axes, numbers.Integral) else attention_axes
-    valid = f"axes 1..{rank - 2} (or -{rank - 1}..-2)"
+    valid = "axis 1 (or -2)" if rank == 3 else f"axes 1..{rank - 2} (or -{rank - 1}..-2)"
     normalized = []
     for axis in axes:
         if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
@@ -196,7 +196,10 @@ def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> t
                 what=f"invalid attention axis for rank-{rank} inputs",
                 expected=valid,
                 received=received,
-                fix=f"pick attention axes among {valid}, or None for all of them",
+                fix="use attention_axes=1 or None: with rank-3 inputs the sequence is the only "
+                "axis to attend over"
+                if rank == 3
+                else f"pick attention axes among {valid}, or None for all of them",
             )
         )
     if not normalized:
@@ -492,7 +495,7 @@ def attention_mask_problem(
     names the likely mix-up (padding or query mask, swapped axes) when one fits.
     """
     labels, sources, form = attention_mask_layout(rank, attention_axes, num_heads)
-    sizes = [src if isinstance(src, int) else dims[src[0]][src[1]] for src in sources]
+    sizes = _scores_sizes(sources, dims)
     message = dict(
         labels=labels,
         sizes="(" + ", ".join("?" if s is None else str(s) for s in sizes) + ")",
@@ -519,6 +522,38 @@ def attention_mask_problem(
                 break
         return attention_mask_mismatch(layer, what=what, fix=fix, **message)
     return None
+
+
+def _scores_sizes(sources, dims: dict[str, Shape]) -> list[int | None]:
+    return [src if isinstance(src, int) else dims[src[0]][src[1]] for src in sources]
+
+
+def attention_mask_ambiguity(
+    layer: str,
+    mask_shape: Shape,
+    rank: int,
+    attention_axes: tuple[int, ...],
+    num_heads: int,
+    dims: dict[str, Shape],
+) -> str | None:
+    """A warning when a 2-D attention_mask fits both (T, S) and a (B, S) padding mask.
+
+    With B == T nothing in the shape tells them apart; the mask is read as (T, S), as in
+    Keras, and a padding mask passed here would be silently wrong.
+    """
+    _, sources, _ = attention_mask_layout(rank, attention_axes, num_heads)
+    sizes = _scores_sizes(sources, dims)
+    if len(sizes) != 4 or len(mask_shape) != 2:
+        return None
+    batch, _, query_len, key_len = sizes
+    if batch is None or batch != query_len or tuple(mask_shape) != (query_len, key_len):
+        return None
+    return (
+        f"Layer `{layer}`, argument `attention_mask`: the mask {tuple(mask_shape)} is read as "
+        f"(T, S), but the batch size equals T ({batch}), so it could also be a (B, S) padding "
+        "mask. If it is one, pass it as `value_mask=`; if it is (T, S), pass it as (1, T, S) "
+        "(`mask[None]`) to silence this warning."
+    )
 
 
 def built_width_rules(rank: int, built_widths: dict[str, int]) -> list[DimRule]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import keras
 from keras import ops
@@ -331,11 +332,20 @@ class MultiHeadAttention(keras.layers.Layer):
                 if problem:
                     raise ShapeError(problem)
         if "attention_mask" in shapes:
-            problem = geometry.attention_mask_problem(
-                self.name, shapes["attention_mask"], rank, axes, self._num_heads, shapes
+            mask_geometry = (
+                self.name,
+                shapes["attention_mask"],
+                rank,
+                axes,
+                self._num_heads,
+                shapes,
             )
+            problem = geometry.attention_mask_problem(*mask_geometry)
             if problem:
                 raise ShapeError(problem)
+            ambiguity = geometry.attention_mask_ambiguity(*mask_geometry)
+            if ambiguity:
+                warnings.warn(ambiguity, UserWarning, stacklevel=2)
         return rank, axes
 
     def _call_rules(self, shapes, rank, axes, has_key):

@@ -14,6 +14,7 @@ Sizes: B=3, T=4, S=5, H=2, query width 14 (key_dim derived: 7), value 9, key 11.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -245,7 +246,7 @@ CASES = [
     Case(
         "attention_axes out of range",
         {},
-        ("5, outside an input of rank 3", "axes 1..1 (or -2..-2)"),
+        ("5, outside an input of rank 3", "Expected axis 1 (or -2)", "attention_axes=1 or None"),
         "attention_axes",
         layer=(("attention_axes", 5),),
         dynamic=False,
@@ -437,6 +438,32 @@ def test_accepted_attention_mask_forms_mean_their_broadcast():
             attention_mask=keras.Input(batch_shape=shape, dtype="bool"),
         )
         assert tuple(symbolic.shape) == (B, T, DQ), f"attention_mask {shape}"
+
+
+def test_two_dimensional_mask_that_may_be_padding_warns_when_batch_equals_t():
+    """(T, S) and a (B, S) padding mask look alike when B == T: read as (T, S), with a
+    warning that says how to pass either one unambiguously."""
+    shapes = {"query": (T, T, DQ), "value": (T, S, DV)}  # batch size T
+    layer = kmha.MultiHeadAttention(num_heads=H, name=NAME)
+    symbolic = {n: keras.Input(batch_shape=shape) for n, shape in shapes.items()}
+    for inputs, mask in ((_arrays(shapes), np.ones((T, S), bool)), (symbolic, None)):
+        mask = keras.Input(batch_shape=(T, S), dtype="bool") if mask is None else mask
+        with pytest.warns(UserWarning) as caught:
+            layer(**inputs, attention_mask=mask)
+        message = "\n".join(str(w.message) for w in caught)
+        for fragment in (
+            f"Layer `{NAME}`, argument `attention_mask`",
+            f"the mask ({T}, {S}) is read as (T, S)",
+            f"the batch size equals T ({T})",
+            "pass it as `value_mask=`",
+            "pass it as (1, T, S)",
+        ):
+            assert fragment in message, message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(**_arrays(shapes), attention_mask=np.ones((1, T, S), bool))
+        other_batch = {"query": GOOD["query"], "value": GOOD["value"]}  # B != T
+        layer(**_arrays(other_batch), attention_mask=np.ones((T, S), bool))
 
 
 def test_accepted_shapes_run_under_dynamic_graph():

@@ -103,7 +103,8 @@ def test_normalize_attention_axes_errors(axes, rank, received):
     with pytest.raises(ShapeError) as caught:
         geometry.normalize_attention_axes(LAYER, axes, rank)
     message = str(caught.value)
-    for fragment in ("argument `attention_axes`", received, f"axes 1..{rank - 2}", "Fix: "):
+    valid = "axis 1 (or -2)" if rank == 3 else f"axes 1..{rank - 2} (or -{rank - 1}..-2)"
+    for fragment in ("argument `attention_axes`", received, f"Expected {valid}", "Fix: "):
         assert fragment in message, f"{fragment!r} missing from:\n{message}"
 
 
