@@ -26,6 +26,7 @@ def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list
     try:
         parsed = parse(text)
     except Malformed as error:
+        empty = not text.strip()
         return [
             Finding(
                 path,
@@ -34,12 +35,17 @@ def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list
                 "",
                 "KMHA001",
                 "error",
-                f"Invalid JSON: {error.reason} at line {error.line}, column {error.column}.",
-                "Fix the JSON syntax (a missing comma or quote, a trailing comma, a comment).",
+                "Invalid JSON: the input is empty."
+                if empty
+                else f"Invalid JSON: {error.reason} at line {error.line}, column {error.column}.",
+                "Lint the output of `model.to_json()`, a .keras archive, or its config.json."
+                if empty
+                else "Fix the JSON syntax (a missing comma or quote, a trailing comma, a comment).",
             )
         ]
     except TooDeep as error:
-        return [_unpositioned(path, "KMHA003", (str(error) + ".", "Flatten the document."))]
+        hint = "Check that this is a Keras model config: a real one nests a few dozen levels."
+        return [_unpositioned(path, "KMHA003", (str(error) + ".", hint))]
     source = SourceMap(text)
     issues: list[Issue] = []
     if parsed.has_duplicate_keys:

@@ -49,11 +49,16 @@ def test_malformed_json_reports_its_position():
     (finding,) = lint_text('{\n  "units": 4,\n}', "m.json")
     assert (finding.code, finding.line, finding.column) == ("KMHA001", 3, 1)
     assert "Expecting property name" in finding.message
+    for blank in ("", " \n"):
+        (finding,) = lint_text(blank, "m.json")
+        assert finding.code == "KMHA001" and finding.message == "Invalid JSON: the input is empty."
 
 
 def test_too_deep_and_too_large():
     with pytest.raises(TooDeep):
         parse("[" * 5000 + "]" * 5000)
+    (finding,) = lint_text("[" * 5000 + "]" * 5000)
+    assert finding.code == "KMHA003" and "nests deeper than the parser allows" in finding.message
     (finding,) = lint_text('{"class_name": "Sequential"}', max_bytes=10)
     assert finding.code == "KMHA003" and "above the limit of 10 bytes" in finding.message
 
