@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
 import tempfile
 
-import keras
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up info lines
 
-import kmha
-import kmha.export
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import kmha  # noqa: E402
+import kmha.export  # noqa: E402
 
 VOCAB_SIZE = 40
 WIDTH = 32
