@@ -5,9 +5,10 @@ Both layers get the same weights and inputs. Steps are interleaved (ours, theirs
 medians after warm-up. A plain matmul measured in the same run gives the machine's
 achievable GFLOP/s for scale.
 
-    .venv/bin/python benchmarks/attention_speed.py [--steps 30] [--warmup 5]
+    .venv/bin/python benchmarks/attention_speed.py [--steps 30] [--warmup 5] [--eager-calls 200]
 
-Prints a markdown table (the README quotes it).
+Prints markdown tables (the README quotes them): the training step under tf.function, and
+the eager per-call overhead on tiny inputs.
 """
 
 from __future__ import annotations
@@ -112,10 +113,37 @@ def run_case(case, steps, warmup):
     return medians, flops
 
 
+def eager_call_times(calls, b=4, t=16, s=24, d=64, h=4):
+    """Median eager forward call on tiny cross-attention inputs, where per-call Python and
+    op-dispatch overhead (including kmha's shape checks) is all there is to measure."""
+    ours, theirs = make_pair(d, h, None)
+    rng = np.random.default_rng(0)
+    query = rng.normal(size=(b, t, d)).astype("float32")
+    value = rng.normal(size=(b, s, d)).astype("float32")
+    variants = {
+        "no mask": {},
+        "(B, T, S) attention_mask": {"attention_mask": np.ones((b, t, s), bool)},
+    }
+    ours(query, value)
+    theirs(query, value)
+    ours.set_weights(theirs.get_weights())
+    rows = {}
+    for label, kwargs in variants.items():
+        times = {"kmha": [], "keras": []}
+        for _ in range(calls):
+            for name, layer in (("kmha", ours), ("keras", theirs)):
+                start = time.perf_counter()
+                layer(query, value, **kwargs)
+                times[name].append(time.perf_counter() - start)
+        rows[label] = {name: statistics.median(v) for name, v in times.items()}
+    return (b, t, s, d, h), rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--eager-calls", type=int, default=200)
     args = parser.parse_args(argv)
     peak = matmul_gflops(args.steps)
     print(
@@ -138,6 +166,18 @@ def main(argv=None):
             f"| {medians['kmha'] * 1e3:.1f} | {medians['kmha'] / medians['keras']:.2f} "
             f"| {gflops:.1f} | {100 * gflops / peak:.0f}% |",
             flush=True,
+        )
+    (b, t, s, d, h), rows = eager_call_times(args.eager_calls)
+    print(
+        f"\nEager forward call, B={b}, T={t}, S={s}, d_model={d}, heads={h}; median of "
+        f"{args.eager_calls} interleaved calls:\n"
+    )
+    print("| masks | Keras ms | kmha ms | ratio kmha/Keras |")
+    print("|---|---|---|---|")
+    for label, medians in rows.items():
+        print(
+            f"| {label} | {medians['keras'] * 1e3:.2f} | {medians['kmha'] * 1e3:.2f} "
+            f"| {medians['kmha'] / medians['keras']:.2f} |"
         )
 
 

@@ -508,8 +508,8 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _position_mask(self, tensors, rank, axes, causal):
         axis = axes[0]
-        rows = ops.expand_dims(ops.arange(ops.shape(tensors["query"])[axis]), 1)
-        cols = ops.expand_dims(ops.arange(ops.shape(tensors["value"])[axis]), 0)
+        rows = ops.expand_dims(ops.arange(_dim(tensors["query"], axis)), 1)
+        cols = ops.expand_dims(ops.arange(_dim(tensors["value"], axis)), 0)
         mask = None
         if causal:
             mask = ops.greater_equal(rows, cols)
@@ -517,7 +517,7 @@ class MultiHeadAttention(keras.layers.Layer):
             band = ops.less(ops.abs(rows - cols), self._sliding_window)
             mask = band if mask is None else ops.logical_and(mask, band)
         batch_dims = [a for a in range(rank - 1) if a not in axes]
-        return ops.reshape(mask, (1,) * (len(batch_dims) + 1) + tuple(ops.shape(mask)))
+        return ops.reshape(mask, (1,) * (len(batch_dims) + 1) + (_dim(mask, 0), _dim(mask, 1)))
 
     def _attend(self, q, k, v, mask, rank, axes, training, return_scores):
         """Scaled dot-product attention on projected (B, ..., heads, dim) tensors.
@@ -540,17 +540,18 @@ class MultiHeadAttention(keras.layers.Layer):
         q4, q_shape = _to_heads_first(
             q * ops.convert_to_tensor(self._scale, dtype=q.dtype), rank, axes
         )
-        k4, k_shape = _to_heads_first(k, rank, axes)
+        k4, k_shape = _to_heads_first(k, rank, axes, dim_last=False)
         v4, _ = _to_heads_first(v, rank, axes)
-        n, t = ops.shape(q4)[0], ops.shape(q4)[2]
-        s = ops.shape(k4)[2]
         if group > 1:
-            q4 = ops.reshape(q4, (n, kv_heads, group * t, ops.shape(q4)[3]))
-        logits = ops.einsum("nhtk,nhsk->nhts", q4, k4)
+            n, t, s = _dim(q4, 0), _dim(q4, 2), _dim(k4, 3)
+            q4 = ops.reshape(q4, (n, kv_heads, group * t, _dim(q4, 3)))
+        logits = ops.einsum("nhtk,nhks->nhts", q4, k4)
         if group > 1:
             logits = ops.reshape(logits, (n, heads, t, s))
         nb = rank - 1 - len(axes)
-        mask4 = None if mask is None else _mask_to_heads_first(mask, q_shape, k_shape, nb)
+        # Keys are (batch dims..., H, dim, key attention dims...) before folding.
+        key_attn = None if k_shape is None else tuple(k_shape[nb + 2 :])
+        mask4 = None if mask is None else _mask_to_heads_first(mask, q_shape, key_attn, nb)
         float64 = keras.backend.standardize_dtype(logits.dtype) == "float64"
         softmax_dtype = "float64" if float64 else "float32"
         logits = ops.cast(logits, softmax_dtype)
@@ -568,15 +569,15 @@ class MultiHeadAttention(keras.layers.Layer):
             dropped = ops.reshape(dropped, (n, kv_heads, group * t, s))
         out4 = ops.einsum("nhts,nhsv->nhtv", dropped, v4)
         if group > 1:
-            out4 = ops.reshape(out4, (n, heads, t, ops.shape(out4)[3]))
+            out4 = ops.reshape(out4, (n, heads, t, _dim(out4, 3)))
         if mask4 is not None:
             # A query row with no key to attend gets zeros, not a uniform average.
-            row_valid = ops.cast(ops.any(mask4, axis=-1, keepdims=True), out4.dtype)
-            out4 = out4 * row_valid
+            row_valid = ops.any(mask4, axis=-1, keepdims=True)
+            out4 = ops.where(row_valid, out4, 0.0)
             if return_scores:
-                probs = probs * ops.cast(row_valid, probs.dtype)
+                probs = ops.where(row_valid, probs, 0.0)
         output = _from_heads_first(out4, q_shape, rank, axes)
-        scores = _scores_layout(probs, q_shape, k_shape, nb) if return_scores else None
+        scores = _scores_layout(probs, q_shape, key_attn) if return_scores else None
         return output, scores
 
     def _fused_attention(self, q, k, v, mask, rank):
@@ -586,7 +587,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 f"received rank {rank}. Fix: set flash_attention=False."
             )
         if mask is not None:
-            mask = ops.broadcast_to(mask, (ops.shape(q)[0], 1, ops.shape(q)[1], ops.shape(k)[1]))
+            mask = ops.broadcast_to(mask, (_dim(q, 0), 1, _dim(q, 1), _dim(k, 1)))
         return ops.dot_product_attention(
             q, k, v, mask=mask, scale=self._scale, flash_attention=True
         )
@@ -694,21 +695,34 @@ def _rule_sizes(rule, shapes):
     return received, shapes[ref_argument][ref_axis]
 
 
+def _dim(x, axis):
+    """A size as an int where it is static: `ops.shape` costs an op per call in eager."""
+    size = x.shape[axis]
+    return size if size is not None else ops.shape(x)[axis]
+
+
 def _batch_and_attention(rank, axes):
     return [a for a in range(rank - 1) if a not in axes], list(axes)
 
 
-def _to_heads_first(x, rank, axes):
-    """(B, ..., heads, dim) -> (N, heads, L, dim), and the shapes needed to undo it."""
+def _to_heads_first(x, rank, axes, dim_last=True):
+    """(B, ..., heads, dim) -> (N, heads, L, dim), and the shapes needed to undo it.
+
+    With ``dim_last=False`` the result is (N, heads, dim, L): keys in the layout the
+    logits matmul wants, in one transpose instead of two.
+    """
     batch_dims, attn = _batch_and_attention(rank, axes)
-    x = ops.transpose(x, batch_dims + [rank - 1] + attn + [rank])
+    order = attn + [rank] if dim_last else [rank] + attn
+    x = ops.transpose(x, batch_dims + [rank - 1] + order)
     if rank == 3:
         return x, None
     shape = ops.shape(x)
     nb = len(batch_dims)
     n = math.prod(shape[:nb]) if nb > 1 else shape[0]
-    length = math.prod(shape[nb + 1 : -1]) if len(attn) > 1 else shape[nb + 1]
-    return ops.reshape(x, (n, shape[nb], length, shape[-1])), shape
+    folded = shape[nb + 1 : -1] if dim_last else shape[nb + 2 :]
+    length = math.prod(folded) if len(attn) > 1 else folded[0]
+    dims = (length, shape[-1]) if dim_last else (shape[nb + 1], length)
+    return ops.reshape(x, (n, shape[nb]) + dims), shape
 
 
 def _from_heads_first(x, shape, rank, axes):
@@ -716,19 +730,19 @@ def _from_heads_first(x, shape, rank, axes):
     batch_dims, attn = _batch_and_attention(rank, axes)
     perm = batch_dims + [rank - 1] + attn + [rank]
     if shape is not None:
-        x = ops.reshape(x, tuple(shape[:-1]) + (ops.shape(x)[-1],))
+        x = ops.reshape(x, tuple(shape[:-1]) + (_dim(x, -1),))
     inverse = [perm.index(i) for i in range(rank + 1)]
     return ops.transpose(x, inverse)
 
 
-def _scores_layout(probs, q_shape, k_shape, nb):
+def _scores_layout(probs, q_shape, key_attn):
     """(N, H, T, S) probabilities -> (batch dims..., H, query attn..., key attn...)."""
     if q_shape is None:
         return probs
-    return ops.reshape(probs, tuple(q_shape[:-1]) + tuple(k_shape[nb + 1 : -1]))
+    return ops.reshape(probs, tuple(q_shape[:-1]) + key_attn)
 
 
-def _mask_to_heads_first(mask, q_shape, k_shape, nb):
+def _mask_to_heads_first(mask, q_shape, key_attn, nb):
     """A scores-layout mask folded like the scores: (N|1, H|1, T, S) for rank > 3.
 
     Folded axes must be materialized first: a size-1 axis folded with a full one would
@@ -736,9 +750,8 @@ def _mask_to_heads_first(mask, q_shape, k_shape, nb):
     """
     if q_shape is None:
         return mask
-    heads = mask.shape[nb] if mask.shape[nb] is not None else ops.shape(mask)[nb]
+    heads = _dim(mask, nb)
     query_attn = tuple(q_shape[nb + 1 : -1])
-    key_attn = tuple(k_shape[nb + 1 : -1])
     mask = ops.broadcast_to(mask, tuple(q_shape[:nb]) + (heads,) + query_attn + key_attn)
     return ops.reshape(
         mask, (math.prod(q_shape[:nb]), heads, math.prod(query_attn), math.prod(key_attn))
