@@ -114,6 +114,22 @@ def read_model(entry: dict, pointer: str, major: int) -> ModelSpec:
     )
 
 
+# Where Keras (3 and 2) serializes its own layers and models from. Operations called on
+# symbolic tensors (`keras.ops.reshape(x, ...)` records module "keras.src.ops.numpy", class
+# "Reshape") share class names with layers but not their arguments or semantics: opaque.
+_LAYER_PACKAGES = {"layers", "models", "engine"}
+
+
+def _is_layer_module(module: object) -> bool:
+    if module is None or module == "keras":
+        return True
+    if not isinstance(module, str):
+        return False
+    parts = module.split(".")
+    inner = parts[2:] if parts[:2] == ["keras", "src"] else parts[1:] if parts[0] == "keras" else []
+    return bool(inner) and inner[0] in _LAYER_PACKAGES
+
+
 def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
     config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
     name = entry.get("name", config.get("name"))
@@ -123,10 +139,7 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
     kmha = (isinstance(registered, str) and registered.startswith("kmha>")) or (
         isinstance(module, str) and module.split(".")[0] == "kmha"
     )
-    builtin = not kmha and (
-        registered in (None, class_name)
-        and (module is None or (isinstance(module, str) and module.split(".")[0] == "keras"))
-    )
+    builtin = not kmha and registered in (None, class_name) and _is_layer_module(module)
     build_config = entry.get("build_config") if major == 3 else None
     layer = LayerSpec(
         name=name if isinstance(name, str) else f"<layer {pointer.rsplit('/', 1)[-1]}>",

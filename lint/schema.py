@@ -93,12 +93,18 @@ def check_envelope(document: dict, strict: bool) -> list[Issue]:
     return _issues("keras-model", document, "", "model", strict)
 
 
+# tf.keras layers whose sizes reach a TensorShape unconverted, so that 8.0 fails there too
+# (Dense or Conv1D take 8.0 in tf.keras; MultiHeadAttention raises a TypeError).
+_KERAS2_STRICT_INTEGERS = {"MultiHeadAttention"}
+
+
 def check_layer(layer: LayerSpec, major: int) -> list[Issue]:
     subject = f"Layer `{layer.name}`"
+    strict = major == 3 or layer.class_name in _KERAS2_STRICT_INTEGERS
     return [
         issue
         for name in layer_schemas(layer, major)
-        for issue in _issues(name, layer.config, layer.config_pointer(), subject, major == 3)
+        for issue in _issues(name, layer.config, layer.config_pointer(), subject, strict)
     ]
 
 

@@ -734,15 +734,12 @@ def _concatenate(site: Site):
 @shape_rule("Reshape")
 def _reshape(site: Site):
     tensor, target = _single_input(site), site.config.get("target_shape")
-    if tensor is None or tensor.shape is None or not isinstance(target, list):
+    if tensor is None or not isinstance(target, list):
         return None
     if not all(_is_int(d) and (d > 0 or d == -1) for d in target):
         return None
     free = target.count(-1)
-    rest = tensor.shape[1:]
-    fixed = math.prod(d for d in target if d != -1)
     pointer = site.layer.config_pointer("target_shape")
-    fix = "make the target hold the same number of elements, or use -1 for one axis"
     if free > 1:
         site.report(
             "KMHA304",
@@ -756,6 +753,12 @@ def _reshape(site: Site):
             ),
         )
         return None
+    if tensor.shape is None:
+        # Whatever arrives, a valid reshape yields the target: shapes are known again.
+        return [(None,) + tuple(None if d == -1 else d for d in target)]
+    rest = tensor.shape[1:]
+    fixed = math.prod(d for d in target if d != -1)
+    fix = "make the target hold the same number of elements, or use -1 for one axis"
     if None in rest:
         return [(tensor.shape[0],) + tuple(None if d == -1 else d for d in target)]
     total = math.prod(rest)
@@ -847,11 +850,11 @@ def _conv1d(site: Site):
     tensor, filters = _single_input(site), _int(site, "filters")
     if tensor is None or tensor.shape is None or filters is None:
         return None
-    if len(tensor.shape) < 3:
+    if len(tensor.shape) < 3 or (len(tensor.shape) > 3 and site.layer.keras_major == 3):
         _needs_rank(site, tensor, 3, "(batch, steps, channels)")
         return None
     if len(tensor.shape) > 3:
-        return None
+        return None  # tf.keras folds extra leading axes into the batch
     first = site.config.get("data_format") == "channels_first"
     batch, steps, channels = tensor.shape if not first else (tensor.shape[0], *tensor.shape[:0:-1])
     _check_built_axes(site, tensor, _built_shape(site), [1 if first else -1])
@@ -968,6 +971,8 @@ def _attention(site: Site):
             site.report("KMHA204", tensors[rule.argument].pointer, problem)
             # The output shape follows the query whatever the mistake: keep checking after it.
             return _attention_output(site, shapes["query"], None)
+    if has_key and not site.layer.kmha and site.layer.keras_major == 3:
+        _keras_key_value_shapes(site, key, shapes["key"], shapes["value"])
     for name, tensor in tensors.items():
         if shapes[name][-1] is None:
             site.report(
@@ -991,6 +996,28 @@ def _attention(site: Site):
         if name != "key" or has_key:  # an omitted key is the value, checked once
             _check_built_axes(site, tensor, built[name], [-1], argument=name)
     return _attention_output(site, shapes["query"], (rank, axes, shapes))
+
+
+def _keras_key_value_shapes(site: Site, key: Tensor, key_shape: Shape, value_shape: Shape):
+    """Keras 3's MultiHeadAttention compares key and value shapes (but the last axis) as
+    tuples when it builds: an unknown size differs from a known one there."""
+    for axis in range(1, len(key_shape) - 1):
+        if key_shape[axis] != value_shape[axis]:
+            site.report(
+                "KMHA204",
+                key.pointer,
+                site.problem(
+                    "key",
+                    "keras.layers.MultiHeadAttention requires key and value shapes to be "
+                    "identical but for the last axis, unknown (None) sizes included",
+                    f"{value_shape[axis]}, as in `value` {_show(value_shape)}",
+                    f"{key_shape[axis]} (key shape {_show(key_shape)})",
+                    "declare the same size for key and value on this axis (both None or both "
+                    "the same number)",
+                    axis=str(axis),
+                ),
+            )
+            return
 
 
 def _keras_axes_in_range(site: Site, axes_value: object, rank: int) -> bool:

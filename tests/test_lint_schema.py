@@ -116,6 +116,10 @@ def test_keras2_integers_are_lenient_like_tf_keras():
     assert lint_text(json.dumps(doc)) == []
     doc["config"]["layers"][4]["config"]["units"] = 16.5
     assert [f.code for f in lint_text(json.dumps(doc))] == ["KMHA101"]
+    doc["config"]["layers"][4]["config"]["units"] = 16
+    doc["config"]["layers"][2]["config"]["value_dim"] = 8.0  # tf.keras attention: a TypeError
+    (finding,) = lint_text(json.dumps(doc))
+    assert finding.code == "KMHA101" and finding.pointer == "/config/layers/2/config/value_dim"
 
 
 def test_activation_names_and_unknown_arguments_per_flavour():

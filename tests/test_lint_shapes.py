@@ -93,6 +93,75 @@ def test_custom_registered_class_is_opaque_even_with_a_known_name():
     assert codes(doc) == []
 
 
+def keras_op(class_name, name, config, *args):
+    """A keras.ops call recorded in a functional config: an operation, not a layer."""
+    entry = layer(class_name, name, config, *args, module="keras.src.ops.numpy")
+    entry["registered_name"] = class_name
+    return entry
+
+
+def test_keras_ops_calls_are_opaque_and_a_reshape_makes_shapes_known_again():
+    flat = keras_op("Reshape", "flat", {"newshape": [-1, T * D]}, tensor("x"))
+    back = layer("Reshape", "back", {"target_shape": [T, D]}, tensor("flat"))
+    narrow = layer("Dense", "narrow", {"units": 5}, tensor("x"))
+    doc = model(
+        [
+            input_layer("x", T, D),
+            flat,
+            back,
+            layer("Add", "res", {}, [tensor("back"), tensor("x")]),
+        ],
+        ["x"],
+        ["res"],
+    )
+    assert codes(doc) == []  # `newshape` is the op's argument, not a Reshape layer's
+    doc["config"]["layers"][3] = layer("Add", "res", {}, [tensor("back"), tensor("narrow")])
+    doc["config"]["layers"].append(narrow)
+    assert codes(doc) == ["KMHA303"]  # (None, 7, 48) from `back` vs (None, 7, 5)
+
+
+def test_conv1d_on_rank_4_fails_in_keras_3_only():
+    conv = layer("Conv1D", "conv", {"filters": 4, "kernel_size": [3]}, tensor("x"))
+    doc = model([input_layer("x", 2, T, D), conv], ["x"], ["conv"])
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA305" and "Conv1D needs rank-3 inputs" in finding.message
+    keras2 = json.loads((FIXTURES / "keras2" / "good.json").read_text())
+    keras2["config"]["layers"][0]["config"]["batch_input_shape"] = [None, 2, 5, 32]
+    keras2["config"]["layers"][2:] = [
+        {
+            "class_name": "Conv1D",
+            "config": {"name": "conv", "filters": 4, "kernel_size": [3]},
+            "name": "conv",
+            "inbound_nodes": [[["query", 0, 0, {}]]],
+        }
+    ]
+    keras2["config"]["output_layers"] = [["conv", 0, 0]]
+    assert lint_text(json.dumps(keras2)) == []  # tf.keras folds the extra axis into the batch
+
+
+def test_keras_attention_needs_identical_key_and_value_shapes_unknown_sizes_included():
+    mha = layer(
+        "MultiHeadAttention",
+        "mha",
+        {"num_heads": 4, "key_dim": 12},
+        tensor("q"),
+        tensor("v"),
+        kwargs={"key": tensor("k")},
+    )
+    doc = model(
+        [input_layer("q", T, D), input_layer("v", S, D), input_layer("k", None, D), mha],
+        ["q", "v", "k"],
+        ["mha"],
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA204" and "argument `key`, axis 1" in finding.message
+    assert f"Expected {S}, as in `value` (None, {S}, {D}); received None" in finding.message
+    ours = kmha("mha", tensor("q"), tensor("v"))
+    ours["inbound_nodes"][0]["kwargs"] = {"key": tensor("k")}
+    doc["config"]["layers"][3] = ours
+    assert codes(doc) == []  # kmha checks that size when it is known, at run time
+
+
 def test_kmha_divisibility_uses_the_width_that_arrives():
     doc = model(
         [
