@@ -285,6 +285,23 @@ class DimRule:
     broadcast: bool = False
     reference_text: str | None = None
 
+    def sizes(self, shapes: dict[str, Shape]) -> tuple[int | None, int | None]:
+        """(received, expected) from static shapes; None where a size is unknown."""
+        received = shapes[self.argument][self.axis]
+        if isinstance(self.reference, int):
+            return received, self.reference
+        ref_argument, ref_axis = self.reference
+        return received, shapes[ref_argument][ref_axis]
+
+    def broken_by(self, layer: str, shapes: dict[str, Shape]) -> Problem | None:
+        """The problem when known sizes break the rule; None when they keep it or are unknown."""
+        received, expected = self.sizes(shapes)
+        if received is None or expected is None or received == expected:
+            return None
+        if self.broadcast and received == 1:
+            return None
+        return self.problem(layer, received, expected)
+
     def problem(self, layer: str, received: object, expected: object) -> Problem:
         if self.reference_text is not None:
             source = self.reference_text
@@ -341,8 +358,13 @@ def input_rules(rank: int, attention_axes: tuple[int, ...], has_key: bool) -> li
     return rules
 
 
-def padding_mask_rules(argument: str, source: str, rank: int) -> list[DimRule]:
+# Each padding mask argument and the input whose positions it marks.
+PADDING_MASK_SOURCES = {"query_mask": "query", "value_mask": "value", "key_mask": "key"}
+
+
+def padding_mask_rules(argument: str, rank: int) -> list[DimRule]:
     """``query_mask`` is (B, T) for query, ``value_mask``/``key_mask`` are (B, S)."""
+    source = PADDING_MASK_SOURCES[argument]
     labels = ["batch"] + ["sequence" if rank == 3 else "non-feature"] * (rank - 2)
     return [
         DimRule(
@@ -573,8 +595,9 @@ def built_width_rules(rank: int, built_widths: dict[str, int]) -> list[DimRule]:
     ]
 
 
-def padding_mask_rank_problem(layer: str, argument: str, source: str, mask_rank: int, rank: int):
+def padding_mask_rank_problem(layer: str, argument: str, mask_rank: int, rank: int):
     """``query_mask`` has the rank of `query` minus the feature axis; likewise value/key."""
+    source = PADDING_MASK_SOURCES[argument]
     if mask_rank == rank - 1:
         return None
     form = "(B, T)" if argument == "query_mask" else "(B, S)"

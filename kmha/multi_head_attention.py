@@ -13,9 +13,6 @@ from kmha import geometry, graph_assertions
 from kmha.errors import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, ShapeError
 from kmha.head_projection import HeadProjection
 
-_MASKS = ("query_mask", "value_mask", "key_mask")
-_MASK_SOURCE = {"query_mask": "query", "value_mask": "value", "key_mask": "key"}
-
 
 @keras.saving.register_keras_serializable(package="kmha")
 class MultiHeadAttention(keras.layers.Layer):
@@ -324,10 +321,10 @@ class MultiHeadAttention(keras.layers.Layer):
         for argument in ("value", "key"):
             geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
         axes = geometry.normalize_attention_axes(self.name, self._attention_axes_arg, rank)
-        for argument in _MASKS:
+        for argument in geometry.PADDING_MASK_SOURCES:
             if argument in shapes:
                 problem = geometry.padding_mask_rank_problem(
-                    self.name, argument, _MASK_SOURCE[argument], len(shapes[argument]), rank
+                    self.name, argument, len(shapes[argument]), rank
                 )
                 if problem:
                     raise ShapeError(problem)
@@ -351,9 +348,9 @@ class MultiHeadAttention(keras.layers.Layer):
     def _call_rules(self, shapes, rank, axes, has_key):
         rules = geometry.input_rules(rank, axes, has_key)
         rules += geometry.built_width_rules(rank, self._built_widths)
-        for argument in _MASKS:
+        for argument in geometry.PADDING_MASK_SOURCES:
             if argument in shapes:
-                rules += geometry.padding_mask_rules(argument, _MASK_SOURCE[argument], rank)
+                rules += geometry.padding_mask_rules(argument, rank)
         if "attention_mask" in shapes:
             rules += geometry.attention_mask_rules(
                 rank, axes, self._num_heads, len(shapes["attention_mask"])
@@ -365,11 +362,11 @@ class MultiHeadAttention(keras.layers.Layer):
         whose sizes are unknown until run time."""
         open_rules = []
         for rule in rules:
-            received, expected = _rule_sizes(rule, shapes)
-            if received is None or expected is None:
+            problem = rule.broken_by(self.name, shapes)
+            if problem:
+                raise ShapeError(problem)
+            if None in rule.sizes(shapes):
                 open_rules.append(rule)
-            elif received != expected and not (rule.broadcast and received == 1):
-                raise ShapeError(rule.problem(self.name, received, expected))
         return open_rules
 
     def _validate(self, tensors, has_key):
@@ -387,7 +384,7 @@ class MultiHeadAttention(keras.layers.Layer):
         for rule in open_rules:
             if rule.argument == "attention_mask":
                 continue
-            received, expected = _rule_sizes(rule, shapes)
+            received, expected = rule.sizes(shapes)
             problem = rule.problem(
                 self.name,
                 RUNTIME_RECEIVED if received is None else received,
@@ -685,14 +682,6 @@ def _input_shapes(query_shape, value_shape, key_shape):
         "value": value_shape,
         "key": value_shape if key_shape is None else tuple(key_shape),
     }
-
-
-def _rule_sizes(rule, shapes):
-    received = shapes[rule.argument][rule.axis]
-    if isinstance(rule.reference, int):
-        return received, rule.reference
-    ref_argument, ref_axis = rule.reference
-    return received, shapes[ref_argument][ref_axis]
 
 
 def _dim(x, axis):

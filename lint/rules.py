@@ -202,6 +202,18 @@ _RULES = [
         "Example: keras.Input(shape=(None, None)) fed to MultiHeadAttention.",
     ),
     Rule(
+        "KMHA208",
+        "attention-mask-shape",
+        "error",
+        "A mask passed to an attention layer does not fit the query, key and value shapes.",
+        "What: an attention_mask that does not broadcast to (B, H, T, S), or a query/value/key "
+        "mask that is not shaped like its input without the feature axis (every mask for "
+        "kmha.MultiHeadAttention; a (B, T, S) attention_mask for Keras's layer).\n"
+        "Why: masks are often model inputs of their own; with Keras's layer a swapped or "
+        "stale mask shape builds fine and fails on the first batch.\n"
+        "Example: a (B, S, T) attention_mask, or a (B, S) padding mask given as attention_mask.",
+    ),
+    Rule(
         "KMHA301",
         "undefined-reference",
         "error",

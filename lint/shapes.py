@@ -963,16 +963,14 @@ def _attention(site: Site):
         site.report("KMHA205", site.layer.config_pointer("attention_axes"), error.problem)
         return None
     for rule in geometry.input_rules(rank, axes, has_key):
-        got = shapes[rule.argument][rule.axis]
-        ref_arg, ref_axis = rule.reference
-        want = shapes[ref_arg][ref_axis]
-        if got is not None and want is not None and got != want:
-            problem = rule.problem(site.name, got, want)
+        problem = rule.broken_by(site.name, shapes)
+        if problem:
             site.report("KMHA204", tensors[rule.argument].pointer, problem)
             # The output shape follows the query whatever the mistake: keep checking after it.
             return _attention_output(site, shapes["query"], None)
     if has_key and not site.layer.kmha and site.layer.keras_major == 3:
         _keras_key_value_shapes(site, key, shapes["key"], shapes["value"])
+    _attention_masks(site, shapes, rank, axes)
     for name, tensor in tensors.items():
         if shapes[name][-1] is None:
             site.report(
@@ -996,6 +994,44 @@ def _attention(site: Site):
         if name != "key" or has_key:  # an omitted key is the value, checked once
             _check_built_axes(site, tensor, built[name], [-1], argument=name)
     return _attention_output(site, shapes["query"], (rank, axes, shapes))
+
+
+# Call arguments after query, value and key, in the order both layers take them.
+_MASK_ARGUMENTS = [*geometry.PADDING_MASK_SOURCES, "attention_mask"]
+
+
+def _attention_masks(site: Site, shapes: dict[str, Shape], rank: int, axes: tuple[int, ...]):
+    """Masks passed in the call: kmha's own checks. For Keras's layer only a (B, T, S)
+    attention_mask with rank-3 inputs is checked: Keras broadcasts other forms its own way."""
+    masks = {}
+    for position, name in enumerate(_MASK_ARGUMENTS, start=3):
+        tensor = site.argument(position, name)
+        if isinstance(tensor, Tensor) and tensor.shape is not None:
+            masks[name] = tensor
+    if not site.layer.kmha:
+        mask = masks.get("attention_mask")
+        keras_checked = mask is not None and rank == 3 and len(mask.shape) == 3
+        masks = {"attention_mask": mask} if keras_checked else {}
+    heads = site.config.get("num_heads")
+    dims = {**shapes, **{name: tensor.shape for name, tensor in masks.items()}}
+    for name, tensor in masks.items():
+        if name == "attention_mask":
+            if not _is_int(heads):
+                continue
+            problem = geometry.attention_mask_problem(
+                site.name, tensor.shape, rank, axes, int(heads), dims
+            )
+        else:
+            problem = _padding_mask_problem(site.name, name, rank, dims)
+        if problem:
+            site.report("KMHA208", tensor.pointer, problem)
+
+
+def _padding_mask_problem(layer: str, name: str, rank: int, dims: dict[str, Shape]):
+    problem = geometry.padding_mask_rank_problem(layer, name, len(dims[name]), rank)
+    for rule in [] if problem else geometry.padding_mask_rules(name, rank):
+        problem = problem or rule.broken_by(layer, dims)
+    return problem
 
 
 def _keras_key_value_shapes(site: Site, key: Tensor, key_shape: Shape, value_shape: Shape):

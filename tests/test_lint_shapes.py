@@ -162,6 +162,29 @@ def test_keras_attention_needs_identical_key_and_value_shapes_unknown_sizes_incl
     assert codes(doc) == []  # kmha checks that size when it is known, at run time
 
 
+def test_masks_given_to_kmha_are_checked_like_the_layer_checks_them():
+    def masked(batch=None, **masks):
+        attention = kmha("attn", tensor("q"), tensor("v"))
+        attention["inbound_nodes"][0]["kwargs"] = {name: tensor(name) for name in masks}
+        inputs = [input_layer(name, *shape) for name, shape in masks.items()]
+        layers = [input_layer("q", T, D), input_layer("v", S, D), *inputs, attention]
+        for entry in layers[:-1]:
+            entry["config"]["batch_shape"][0] = batch
+        doc = model(layers, ["q", "v", *masks], ["attn"])
+        return lint_text(json.dumps(doc, indent=1))
+
+    assert masked(query_mask=(T,), value_mask=(S,), attention_mask=(1, S)) == []
+    (finding,) = masked(value_mask=(T,))
+    assert finding.code == "KMHA208"
+    assert "argument `value_mask`, axis 1 (sequence)" in finding.message
+    assert f"Expected {S}; received {T}" in finding.message
+    assert masked(attention_mask=(S,)) == []  # (None, S) may be (T, S): unknown until run time
+    (finding,) = masked(batch=3, attention_mask=(S,))  # (3, S) with T = 7: a padding mask
+    assert finding.code == "KMHA208" and "looks like a (B, S) padding mask" in finding.message
+    assert "Pass a (B, S) padding mask as `value_mask=`" in finding.hint
+    assert finding.pointer.endswith("/kwargs/attention_mask/config/keras_history")
+
+
 def test_kmha_divisibility_uses_the_width_that_arrives():
     doc = model(
         [

@@ -231,6 +231,21 @@ def keras3_bases() -> dict[str, Callable[[], object]]:
         x = layers.LayerNormalization(name="ln")(layers.Add(name="res2")([x, attention]))
         return keras.Model(signal, layers.Dense(2, name="head")(x), name="opaque_layers")
 
+    def masked_attention():
+        """Masks as model inputs: an attention mask for both layers, a padding mask for kmha."""
+        query = keras.Input(batch_shape=(None, 6, 16), name="query")
+        memory = keras.Input(batch_shape=(None, 9, 16), name="memory")
+        allowed = keras.Input(batch_shape=(None, 6, 9), dtype="bool", name="allowed")
+        padding = keras.Input(batch_shape=(None, 9), dtype="bool", name="padding")
+        ours = kmha_mha(num_heads=4, name="kmha_attention")(
+            query, memory, value_mask=padding, attention_mask=allowed
+        )
+        theirs = layers.MultiHeadAttention(2, 8, name="keras_attention")(
+            query, memory, attention_mask=allowed
+        )
+        x = layers.Add(name="res")([query, ours, theirs])
+        return keras.Model([query, memory, allowed, padding], x, name="masked_attention")
+
     return {
         "keras_mha_encoder": keras_mha_encoder,
         "kmha_encoder": kmha_encoder,
@@ -245,6 +260,7 @@ def keras3_bases() -> dict[str, Callable[[], object]]:
         "attention_axes_4d": attention_axes_4d,
         "ops_and_shared": ops_and_shared_layers,
         "opaque_layers": opaque_layers,
+        "masked_attention": masked_attention,
     }
 
 
