@@ -88,7 +88,8 @@ def check_document(document: object) -> list[Issue]:
         layer_issues = schema.check_layer(layer, major)
         if any(_affects_shapes(issue, layer) for issue in layer_issues):
             skipped.add(layer.pointer)
-        issues += layer_issues or shapes.config_checks(layer)
+        # Config checks guard their own inputs, so they run beside any schema finding.
+        issues += layer_issues + shapes.config_checks(layer)
     shapes.Propagator(issues.append, skipped).run(model)
     return issues
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -185,34 +186,56 @@ class Propagator:
             for k, call in enumerate(layer.calls)
         ]
         reported: set[str] = set()
-        while pending:
-            waiting = []
-            for item in pending:
-                layer, k, call = item
-                if any(self._waits_for(ref, by_name, produced) for ref in _refs(call)):
-                    waiting.append(item)
-                    continue
-                resolve = lambda ref: self._resolve(ref, by_name, produced, reported)  # noqa: E731
+
+        def resolve(ref: TensorRef) -> Tensor:
+            return self._resolve(ref, by_name, produced, reported)
+
+        # Calls run once their inputs exist (Kahn's order: linear in the calls, whatever
+        # order the config lists the layers in).
+        waits_on = [
+            {(r.layer, r.node) for r in _refs(call) if self._waits_for(r, by_name, produced)}
+            for _, _, call in pending
+        ]
+        users: dict[tuple[str, int], list[int]] = {}
+        for i, keys in enumerate(waits_on):
+            for key in keys:
+                users.setdefault(key, []).append(i)
+        ready = deque(i for i, keys in enumerate(waits_on) if not keys)
+        applied = [False] * len(pending)
+        while True:
+            while ready:
+                i = ready.popleft()
+                layer, k, call = pending[i]
                 args = [_map_refs(a, resolve) for a in call.args]
                 kwargs = {key: _map_refs(v, resolve) for key, v in call.kwargs.items()}
                 produced[(layer.name, k)] = self._apply(layer, call, args, kwargs, depth)
-            if len(waiting) == len(pending):  # a cycle: report it, the rest is unknown
-                names = _cycle_members(waiting)
-                self.report(
-                    Issue(
-                        "KMHA308",
-                        waiting[0][2].pointer,
-                        f"Model `{model.name}`: layers {', '.join(f'`{n}`' for n in names)} "
-                        "wait on each other's outputs; the graph has a cycle (the layers after "
-                        "it are not checked).",
-                        "Point each inbound node at a layer that comes earlier in the data "
-                        "flow (a renamed or rewired keras_history is the usual cause).",
-                    )
+                applied[i] = True
+                for j in users.get((layer.name, k), ()):
+                    if (layer.name, k) in waits_on[j]:  # once, even for a duplicated name
+                        waits_on[j].remove((layer.name, k))
+                        if not waits_on[j]:
+                            ready.append(j)
+            waiting = [i for i, done in enumerate(applied) if not done]
+            if not waiting:
+                break
+            # A cycle: report it; its calls then run on unknown inputs, and so does the rest.
+            names = _cycle_members([pending[i] for i in waiting])
+            self.report(
+                Issue(
+                    "KMHA308",
+                    pending[waiting[0]][2].pointer,
+                    f"Model `{model.name}`: layers {', '.join(f'`{n}`' for n in names)} "
+                    "wait on each other's outputs; the graph has a cycle (the layers after "
+                    "it are not checked).",
+                    "Point each inbound node at a layer that comes earlier in the data "
+                    "flow (a renamed or rewired keras_history is the usual cause).",
                 )
-                for layer, k, _ in waiting:
-                    produced.setdefault((layer.name, k), None)
-                continue
-            pending = waiting
+            )
+            for i in waiting:
+                layer, k, _ = pending[i]
+                produced.setdefault((layer.name, k), None)
+                waits_on[i].clear()
+            ready.extend(waiting)
         return [self._resolve(ref, by_name, produced, reported) for ref in model.outputs]
 
     def _waits_for(self, ref: TensorRef, by_name, produced) -> bool:

@@ -185,6 +185,15 @@ def test_masks_given_to_kmha_are_checked_like_the_layer_checks_them():
     assert finding.pointer.endswith("/kwargs/attention_mask/config/keras_history")
 
 
+@pytest.mark.parametrize("code", ["KMHA201", "KMHA206", "KMHA301", "KMHA303", "KMHA308"])
+def test_layer_order_in_the_config_does_not_change_the_findings(code):
+    """Calls run when their inputs exist, not in the order the config lists the layers."""
+    doc = json.loads((FIXTURES / code / "bad.json").read_text())
+    expected = sorted((f.code, f.message) for f in lint_text(json.dumps(doc)))
+    doc["config"]["layers"].reverse()
+    assert sorted((f.code, f.message) for f in lint_text(json.dumps(doc))) == expected
+
+
 def test_kmha_divisibility_uses_the_width_that_arrives():
     doc = model(
         [
