@@ -133,9 +133,11 @@ def _positioned(path: str, issues: list[Issue], source: SourceMap) -> list[Findi
     return sorted(findings, key=lambda f: (f.line, f.column, f.code))
 
 
-def _too_large(size: int, limit: int) -> tuple[str, str]:
+def _too_large(size: int | None, limit: int) -> tuple[str, str]:
+    """``size`` is None where only the first ``limit`` + 1 bytes were read (stdin)."""
+    how_big = f"{size} bytes" if size is not None else f"more than {limit} bytes"
     return (
-        f"The config is {size} bytes, above the limit of {limit} bytes.",
+        f"The config is {how_big}, above the limit of {limit} bytes.",
         "Raise the limit with --max-bytes if the file is trusted.",
     )
 
@@ -150,7 +152,7 @@ def read_config(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str] | Find
     A .keras archive (any zip) is read in place: only its config.json member, and never
     more than ``max_bytes`` of it, whatever its header claims.
     """
-    name = path
+    name, size = path, None
     try:
         if path == "-":
             data = sys.stdin.buffer.read(max_bytes + 1)
@@ -165,17 +167,11 @@ def read_config(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str] | Find
                 else:
                     handle.seek(0)
                     data = handle.read(max_bytes + 1)
+                    size = os.fstat(handle.fileno()).st_size
     except (OSError, ValueError, RuntimeError) as error:
-        return _unpositioned(
-            path,
-            "KMHA004",
-            (
-                f"Cannot read the input: {error}.",
-                "Check the path and permissions; .keras archives must be valid zip files.",
-            ),
-        )
+        return _unpositioned(path, "KMHA004", (f"Cannot read the input: {error}.", _fix_for(error)))
     if len(data) > max_bytes:
-        return _unpositioned(name, "KMHA003", _too_large(len(data), max_bytes))
+        return _unpositioned(name, "KMHA003", _too_large(size, max_bytes))
     try:
         return data.decode("utf-8-sig"), name
     except UnicodeDecodeError as error:
@@ -187,6 +183,16 @@ def read_config(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str] | Find
                 "Lint a JSON config or a .keras archive; HDF5 (.h5) models are not supported.",
             ),
         )
+
+
+def _fix_for(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "Check the path: pass existing files, directories, or - for standard input."
+    if isinstance(error, PermissionError):
+        return "Make the file readable by the user running kmha-lint."
+    if isinstance(error, IsADirectoryError | NotADirectoryError):
+        return "Check the path."
+    return "Lint a JSON config or a .keras archive (a valid zip file with a config.json)."
 
 
 def _archive_member(handle, path: str, max_bytes: int) -> bytes | Finding:

@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kmha_lint import __version__
-from kmha_lint.api import MAX_BYTES, expand_paths, lint_text, read_config
-from kmha_lint.findings import Finding
+from kmha_lint.api import MAX_BYTES, expand_paths, lint_paths
 from kmha_lint.output import FORMATS
 from kmha_lint.rules import RULES
 
 EXIT_CLEAN, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-_SETTINGS = {"select", "ignore", "format", "max-bytes", "paths"}
+_SETTINGS = {"select", "ignore", "format", "output-format", "max-bytes", "paths"}
 
 
 class UsageError(Exception):
@@ -79,10 +78,17 @@ def _parser() -> argparse.ArgumentParser:
         "for attention geometry and shape mistakes, without TensorFlow.",
     )
     parser.add_argument("paths", nargs="*", help="files, directories (*.json, *.keras) or -")
-    parser.add_argument("--format", choices=sorted(FORMATS), help="output format (text)")
+    parser.add_argument(
+        "--format", "--output-format", choices=sorted(FORMATS), help="output format (text)"
+    )
     parser.add_argument("--select", help="comma-separated codes or prefixes to report")
     parser.add_argument("--ignore", help="comma-separated codes or prefixes to skip")
-    parser.add_argument("--max-bytes", type=int, help=f"largest config text ({MAX_BYTES})")
+    parser.add_argument(
+        "--max-bytes", type=_positive_int, help=f"largest config text ({MAX_BYTES})"
+    )
+    parser.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when errors are found"
+    )
     parser.add_argument("--list-rules", action="store_true", help="print the rule table")
     parser.add_argument("--explain", metavar="CODE", help="explain one rule")
     parser.add_argument("--version", action="version", version=f"kmha-lint {__version__}")
@@ -100,6 +106,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"kmha-lint: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 - a bug of ours: say so, never a traceback
+        print(
+            f"kmha-lint: internal error: {type(error).__name__}: {error}. Please report it "
+            "with the input that caused it.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -121,29 +144,38 @@ def _run(args: argparse.Namespace) -> int:
             "no input; pass files, directories or - for standard input, or set `paths` "
             "in [tool.kmha-lint]"
         )
-    select = _codes(args.select if args.select is not None else settings.get("select", []), where)
-    ignore = _codes(args.ignore if args.ignore is not None else settings.get("ignore", []), where)
-    fmt = args.format or settings.get("format", "text")
+    select = _setting(args.select, "--select", settings, "select", where, [])
+    ignore = _setting(args.ignore, "--ignore", settings, "ignore", where, [])
+    select, ignore = _codes(*select), _codes(*ignore)
+    fmt = args.format or settings.get("output-format", settings.get("format", "text"))
     if fmt not in FORMATS:
         raise UsageError(f"{where}: unknown format {fmt!r}; choose from {sorted(FORMATS)}")
     max_bytes = args.max_bytes or settings.get("max-bytes", MAX_BYTES)
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:
+        raise UsageError(f"{where}: `max-bytes` must be a positive integer, got {max_bytes!r}")
 
-    findings: list[Finding] = []
-    unreadable = False
-    for path in expand_paths(paths):
-        read = read_config(path, max_bytes)
-        if isinstance(read, Finding):
-            unreadable |= read.code == "KMHA004"
-            findings.append(read)
-        else:
-            findings += lint_text(read[0], read[1], max_bytes=max_bytes)
+    files = list(expand_paths(paths))
+    if not files:
+        print(
+            "kmha-lint: warning: no *.json or *.keras files under the given paths", file=sys.stderr
+        )
+    findings = lint_paths(files, max_bytes=max_bytes)
     shown = [f for f in findings if _wanted(f.code, select, ignore)]
     rendered = FORMATS[fmt](shown)
     if rendered:
         print(rendered)
-    if unreadable:
+    if any(f.code == "KMHA004" for f in findings):
         return EXIT_USAGE
+    if args.exit_zero:
+        return EXIT_CLEAN
     return EXIT_ERRORS if any(f.severity == "error" for f in shown) else EXIT_CLEAN
+
+
+def _setting(given, flag: str, settings: dict, key: str, where: str, default):
+    """A value and where it came from: the command line wins over pyproject.toml."""
+    if given is not None:
+        return given, flag
+    return settings.get(key, default), where
 
 
 def _wanted(code: str, select: list[str], ignore: list[str]) -> bool:

@@ -8,6 +8,7 @@ never cause an error after it.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections import deque
@@ -267,7 +268,7 @@ class Propagator:
                 Issue(
                     "KMHA301",
                     ref.pointer,
-                    f"Reference {[ref.layer, ref.node, ref.index]}: {what}.",
+                    f"Reference {json.dumps([ref.layer, ref.node, ref.index])}: {what}.",
                     hint,
                 )
             )

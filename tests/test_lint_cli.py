@@ -98,6 +98,60 @@ def test_pyproject_settings_are_found_walking_up(in_tmp, capsys, monkeypatch):
     assert status == 2 and "unknown [tool.kmha-lint] key(s) ['selct']" in err
 
 
+def test_archive_findings_name_the_member_and_the_archive(in_tmp, capsys):
+    import zipfile
+
+    archive = in_tmp / "m.keras"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(BAD_HEADS, "config.json")
+    status, out, _ = run(capsys, archive)
+    assert status == 1 and out.startswith(f"{archive}::config.json:397:11: KMHA201")
+    status, out, _ = run(capsys, archive, "--format", "sarif")
+    (result,) = json.loads(out)["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == str(archive)
+    status, out, _ = run(capsys, archive, "--format", "github")
+    assert out.startswith(f"::error file={archive},line=397,col=11,")
+
+
+def test_select_ignore_exit_zero_and_output_format_alias(in_tmp, capsys):
+    assert run(capsys, BAD_HEADS, "--select", "KMHA2", "--ignore", "KMHA201")[:2] == (0, "")
+    status, out, _ = run(capsys, BAD_HEADS, "--exit-zero", "--output-format", "json")
+    assert status == 0 and json.loads(out)[0]["code"] == "KMHA201"
+    status, _, err = run(capsys, BAD_HEADS, "--select", "KMHA9")
+    assert status == 2 and err.startswith("kmha-lint: error: --select: 'KMHA9' matches no rule")
+
+
+def test_byte_limit_settings_are_validated(in_tmp, capsys):
+    status, _, err = run(capsys, BAD_HEADS, "--max-bytes", "0")
+    assert status == 2 and "expected a positive number of bytes, got '0'" in err
+    status, out, _ = run(capsys, BAD_HEADS, "--max-bytes", "100")
+    assert status == 1 and "KMHA003" in out and f"is {BAD_HEADS.stat().st_size} bytes" in out
+    (in_tmp / "pyproject.toml").write_text('[tool.kmha-lint]\nmax-bytes = "abc"\n')
+    status, _, err = run(capsys, BAD_HEADS)
+    assert status == 2 and "`max-bytes` must be a positive integer, got 'abc'" in err
+    (in_tmp / "pyproject.toml").write_text("[tool.kmha-lint]\nmax-bytes = 100\n")
+    assert run(capsys, BAD_HEADS)[0] == 1  # the configured limit applies
+
+
+def test_missing_paths_and_empty_folders_say_what_to_do(in_tmp, capsys):
+    status, out, _ = run(capsys, in_tmp / "missing.json")
+    assert status == 2 and "No such file or directory" in out
+    assert "hint: Check the path: pass existing files, directories" in out
+    (in_tmp / "empty").mkdir()
+    status, out, err = run(capsys, in_tmp / "empty")
+    assert (status, out) == (0, "") and "no *.json or *.keras files" in err
+
+
+def test_an_internal_error_exits_2_without_a_traceback(in_tmp, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("kmha_lint.cli.lint_paths", broken)
+    status, out, err = run(capsys, BAD_HEADS)
+    assert (status, out) == (2, "") and "Traceback" not in err
+    assert err.startswith("kmha-lint: internal error: KeyError: 'surprise'. Please report it")
+
+
 def test_sarif_output(in_tmp, capsys):
     archive = in_tmp / "m.keras"
     shutil.copy(FIXTURES / "KMHA004" / "good.keras", archive)
