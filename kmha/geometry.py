@@ -216,6 +216,30 @@ def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> t
     return tuple(sorted(set(normalized)))
 
 
+def check_position_masks(
+    layer: str, attention_axes: tuple[int, ...], use_causal_mask: bool, sliding_window: object
+) -> None:
+    """Causal and sliding-window masks compare query and key positions along one axis."""
+    named = [
+        name
+        for name, on in (("use_causal_mask", use_causal_mask), ("sliding_window", sliding_window))
+        if on
+    ]
+    if not named or len(attention_axes) == 1:
+        return
+    raise ShapeError(
+        Problem(
+            layer=layer,
+            argument=named[0],
+            what=f"{' and '.join(named)} need{'s' if len(named) == 1 else ''} a single "
+            "attention axis",
+            expected="one attention axis",
+            received=f"attention_axes={attention_axes}",
+            fix="attend over one axis, or build the mask yourself and pass attention_mask",
+        )
+    )
+
+
 def check_rank(layer: str, argument: str, rank: int, expected: int | None = None) -> None:
     """Inputs are (B, ..., features) with at least one axis to attend over."""
     if expected is None and rank < 3:

@@ -265,6 +265,17 @@ class MultiHeadAttention(keras.layers.Layer):
         shapes = _input_shapes(query_shape, value_shape, key_shape)
         rank, axes = self._check_structure(shapes)
         self._check_static(geometry.input_rules(rank, axes, key_shape is not None), shapes)
+        if self._flash_attention and rank != 3:
+            raise ShapeError(
+                Problem(
+                    layer=self.name,
+                    argument="query",
+                    what="flash attention takes (batch, sequence, features) inputs only",
+                    expected="rank 3",
+                    received=f"rank {rank}",
+                    fix="set flash_attention=False for inputs of other ranks",
+                )
+            )
         widths = {}
         for argument in ("query", "value", "key"):
             width = shapes[argument][-1]
@@ -312,7 +323,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self._built_rank = rank
         self._scale = 1.0 / math.sqrt(float(dims.key_dim))
 
-    def _check_structure(self, shapes):
+    def _check_structure(self, shapes, use_causal_mask=False):
         """Ranks, attention axes and mask ranks: what must be settled before any rule."""
         rank = len(shapes["query"])
         geometry.check_rank(self.name, "query", rank)
@@ -321,6 +332,7 @@ class MultiHeadAttention(keras.layers.Layer):
         for argument in ("value", "key"):
             geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
         axes = geometry.normalize_attention_axes(self.name, self._attention_axes_arg, rank)
+        geometry.check_position_masks(self.name, axes, use_causal_mask, self._sliding_window)
         for argument in geometry.PADDING_MASK_SOURCES:
             if argument in shapes:
                 problem = geometry.padding_mask_rank_problem(
@@ -369,11 +381,11 @@ class MultiHeadAttention(keras.layers.Layer):
                 open_rules.append(rule)
         return open_rules
 
-    def _validate(self, tensors, has_key):
+    def _validate(self, tensors, has_key, use_causal_mask):
         """All call-time checks. Returns the tensors, gated by graph assertions when
         some sizes are only known at run time."""
         shapes = {k: tuple(v.shape) for k, v in tensors.items()}
-        rank, axes = self._check_structure(shapes)
+        rank, axes = self._check_structure(shapes, use_causal_mask)
         open_rules = self._check_static(self._call_rules(shapes, rank, axes, has_key), shapes)
         if not open_rules or not graph_assertions.supported():
             return tensors
@@ -441,19 +453,10 @@ class MultiHeadAttention(keras.layers.Layer):
             "key_mask": key_mask,
             "attention_mask": attention_mask,
         }
-        t = self._validate({k: v for k, v in given.items() if v is not None}, has_key)
+        t = self._validate(
+            {k: v for k, v in given.items() if v is not None}, has_key, use_causal_mask
+        )
         rank, axes = len(query.shape), self._attention_axes
-        if (use_causal_mask or self._sliding_window) and len(axes) != 1:
-            raise ShapeError(
-                Problem(
-                    layer=self.name,
-                    argument="use_causal_mask" if use_causal_mask else "sliding_window",
-                    what="position masks need a single attention axis",
-                    expected="one attention axis",
-                    received=f"attention_axes={axes}",
-                    fix="attend over one axis, or build the mask yourself and pass attention_mask",
-                )
-            )
         q = self._query_dense(t["query"])
         k = self._key_dense(t["key"])
         v = self._value_dense(t["value"])
@@ -530,7 +533,7 @@ class MultiHeadAttention(keras.layers.Layer):
                     f"Layer `{self.name}`: flash attention cannot return attention scores. "
                     "Fix: set flash_attention=False, or return_attention_scores=False."
                 )
-            return self._fused_attention(q, k, v, mask, rank), None
+            return self._fused_attention(q, k, v, mask), None
         heads = self._num_heads
         kv_heads = self.num_key_value_heads
         group = heads // kv_heads
@@ -577,17 +580,19 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = _scores_layout(probs, q_shape, key_attn) if return_scores else None
         return output, scores
 
-    def _fused_attention(self, q, k, v, mask, rank):
-        if rank != 3:
-            raise ValueError(
-                f"Layer `{self.name}`: flash attention supports (B, T, dim) inputs only; "
-                f"received rank {rank}. Fix: set flash_attention=False."
-            )
+    def _fused_attention(self, q, k, v, mask):
+        """The backend's fused kernel on (B, T, heads, dim) tensors (JAX and PyTorch)."""
         if mask is not None:
-            mask = ops.broadcast_to(mask, (_dim(q, 0), 1, _dim(q, 1), _dim(k, 1)))
-        return ops.dot_product_attention(
+            # (B|1, H|1, T, S): batch and sequence axes materialized, heads kept as given.
+            mask = ops.broadcast_to(mask, (_dim(q, 0), _dim(mask, 1), _dim(q, 1), _dim(k, 1)))
+        output = ops.dot_product_attention(
             q, k, v, mask=mask, scale=self._scale, flash_attention=True
         )
+        if mask is None:
+            return output
+        # As in `_attend`: a query row with no key to attend gets zeros.
+        row_valid = ops.transpose(ops.any(mask, axis=-1), (0, 2, 1))  # (B, T, H|1)
+        return ops.where(ops.expand_dims(row_valid, -1), output, 0.0)
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         shapes = _input_shapes(query_shape, value_shape, key_shape)
@@ -623,7 +628,7 @@ class MultiHeadAttention(keras.layers.Layer):
             "attention_mask": attention_mask,
         }
         shapes = {k: tuple(v.shape) for k, v in tensors.items() if v is not None}
-        rank, axes = self._check_structure(shapes)
+        rank, axes = self._check_structure(shapes, use_causal_mask)
         self._check_static(self._call_rules(shapes, rank, axes, key is not None), shapes)
         output = keras.KerasTensor(self._output_shape_for(shapes["query"]), self.compute_dtype)
         if not return_attention_scores:

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from reference import as_scores_mask, random_mask
+from reference import as_scores_mask, attention, projection_weights, random_mask
 
 import kmha
 from kmha import ShapeError
@@ -424,13 +424,16 @@ ACCEPTED_MASKS = [(B, T, S), (T, S), (B, 1, S), (B, H, T, S), (1, 1, S), (B, 1, 
 def test_accepted_attention_mask_forms_mean_their_broadcast():
     layer = _built_layer((), tuple(GOOD.items()))
     inputs = _arrays(GOOD)
+    weights = projection_weights(layer)
     rng = np.random.default_rng(1)
     for shape in ACCEPTED_MASKS:
         mask = random_mask(rng, shape)
         broadcast = np.broadcast_to(as_scores_mask(mask), (B, H, T, S))
+        want, _ = attention(
+            weights, **{k: v.astype("float64") for k, v in inputs.items()}, attention_mask=broadcast
+        )
         got = layer(**inputs, attention_mask=mask)
-        want = layer(**inputs, attention_mask=broadcast)
-        np.testing.assert_allclose(got, want, atol=1e-6, err_msg=f"attention_mask {shape}")
+        np.testing.assert_allclose(got, want, atol=1e-5, err_msg=f"attention_mask {shape}")
         symbolic = layer(
             keras.Input(batch_shape=GOOD["query"]),
             keras.Input(batch_shape=GOOD["value"]),
@@ -483,12 +486,28 @@ def test_accepted_shapes_run_under_dynamic_graph():
         assert tuple(output.shape) == (batch, query_len, DQ)
 
 
-def test_position_masks_need_one_attention_axis():
-    layer = kmha.MultiHeadAttention(num_heads=H, attention_axes=(1, 2), name=NAME)
+@pytest.mark.parametrize("mode", ["eager", "symbolic", "graph"])
+@pytest.mark.parametrize("argument", ["use_causal_mask", "sliding_window"])
+def test_position_masks_need_one_attention_axis(argument, mode):
+    window = {"sliding_window": 2} if argument == "sliding_window" else {}
+    layer = kmha.MultiHeadAttention(num_heads=H, attention_axes=(1, 2), name=NAME, **window)
+    causal = {"use_causal_mask": True} if argument == "use_causal_mask" else {}
+    arrays = _arrays({"query": RANK4["query"], "value": RANK4["value"]})
     with pytest.raises(ShapeError) as caught:
-        layer(**_arrays(RANK4), use_causal_mask=True)
+        if mode == "eager":
+            layer(**arrays, **causal)
+        elif mode == "symbolic":  # the model fails when it is defined
+            layer(*(keras.Input(batch_shape=a.shape) for a in arrays.values()), **causal)
+        else:
+            spec = [tf.TensorSpec((None, None, None, a.shape[-1])) for a in arrays.values()]
+            tf.function(lambda q, v: layer(q, v, **causal), input_signature=spec)(*arrays.values())
     message = str(caught.value)
-    for fragment in ("argument `use_causal_mask`", "attention_axes=(1, 2)", "Fix: "):
+    for fragment in (
+        f"argument `{argument}`",
+        f"{argument} needs a single attention axis",
+        "received attention_axes=(1, 2)",
+        "Fix: attend over one axis",
+    ):
         assert fragment in message, message
 
 

@@ -172,6 +172,30 @@ def test_attention_axes_on_rank4_inputs_match_keras(attention_axes, rng):
     _assert_same(theirs, ours, inputs, call_kwargs)
 
 
+def test_rank4_padding_and_causal_masks_mean_their_attention_mask(rng):
+    """Keras's own padding and causal masks assume rank-3 inputs; kmha's mean the
+    attention_mask they imply, and that path matches Keras (test above)."""
+    extra_axis = 6
+    query = _normal(rng, B, extra_axis, T, DQ)
+    value = _normal(rng, B, extra_axis, S, DV)
+    layer = kmha.MultiHeadAttention(**{**MHA_KWARGS, "attention_axes": (2,)})
+    query_mask = random_mask(rng, (B, extra_axis, T))
+    value_mask = random_mask(rng, (B, extra_axis, S))
+    implied = query_mask[..., :, None] & value_mask[..., None, :]
+    np.testing.assert_allclose(
+        layer(query, value, query_mask=query_mask, value_mask=value_mask),
+        layer(query, value, attention_mask=implied),
+        atol=1e-6,
+    )
+    causal = np.broadcast_to(np.tril(np.ones((T, S), bool)), (B, extra_axis, T, S))
+    np.testing.assert_allclose(
+        layer(query, value, use_causal_mask=True),
+        layer(query, value, attention_mask=causal),
+        atol=1e-6,
+    )
+    assert not np.allclose(layer(query, value, use_causal_mask=True), layer(query, value))
+
+
 def test_symbolic_scores_shape_is_b_h_t_s():
     layer = kmha.MultiHeadAttention(**MHA_KWARGS)
     query = keras.Input(batch_shape=(B, T, DQ))

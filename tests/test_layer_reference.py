@@ -153,3 +153,20 @@ def test_random_geometries_match_reference(geometry):
     call_kwargs = {name: rng.random(shapes[name]) < 0.7 for name in geometry["masks"]}
     call_kwargs["use_causal_mask"] = geometry["causal"]
     _check(_layer(**geometry["layer"]), inputs, call_kwargs)
+
+
+def test_dropout_acts_on_the_probabilities_in_training_only():
+    """Scores are returned before dropout (as in Keras); the output uses dropped ones."""
+    rng = np.random.default_rng(7)
+    inputs = _inputs(rng)
+    layer = _layer(dropout=0.5, seed=3)
+    layer(**inputs)
+    weights = projection_weights(layer)
+    want_output, want_scores = attention(weights, **inputs)
+    for training in (None, False):  # inference: no dropout at all
+        output, scores = layer(**inputs, return_attention_scores=True, training=training)
+        np.testing.assert_allclose(output, want_output, atol=TOLERANCE)
+        np.testing.assert_allclose(scores, want_scores, atol=TOLERANCE)
+    output, scores = layer(**inputs, return_attention_scores=True, training=True)
+    np.testing.assert_allclose(scores, want_scores, atol=TOLERANCE)
+    assert np.abs(np.asarray(output) - want_output).max() > 1e-3

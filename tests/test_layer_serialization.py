@@ -136,3 +136,27 @@ def test_invalid_size_in_model_json_surfaces_the_shape_error(changes, fragment):
     shape_errors = [e for e in _chain(caught.value) if isinstance(e, ShapeError)]
     assert shape_errors, f"no ShapeError behind {type(caught.value).__name__}"
     assert fragment in str(shape_errors[0]) and fragment in str(caught.value)
+
+
+def test_initializers_regularizers_and_constraints_survive_the_round_trip(rng):
+    settings = {
+        "kernel_initializer": "he_normal",
+        "bias_initializer": "ones",
+        "kernel_regularizer": "l2",
+        "bias_regularizer": "l1",
+        "activity_regularizer": "l1",
+        "kernel_constraint": "non_neg",
+        "bias_constraint": "non_neg",
+    }
+    original = kmha.MultiHeadAttention(num_heads=2, **settings)
+    clone = kmha.MultiHeadAttention.from_config(original.get_config())
+    assert clone.get_config() == original.get_config()
+    query, value = _inputs(rng)
+    clone(query, value)
+    for projection in (clone.query_dense, clone.key_dense, clone.value_dense, clone.output_dense):
+        assert isinstance(projection.kernel_initializer, keras.initializers.HeNormal)
+        assert isinstance(projection.kernel.constraint, keras.constraints.NonNeg)
+        assert isinstance(projection.bias.constraint, keras.constraints.NonNeg)
+        np.testing.assert_array_equal(projection.bias.numpy(), 1.0)
+    # Kernel and bias penalties of the four projections, and the activity penalty on each.
+    assert len(clone.losses) == 12

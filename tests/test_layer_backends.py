@@ -1,0 +1,85 @@
+"""The layer is written on keras.ops: it runs, matches Keras and names mistakes on JAX too.
+
+JAX traces with concrete shapes, so every check is static there, under `jax.jit` as well.
+Keras picks its backend once per process: the JAX run happens in a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent(
+    """
+    import jax
+    import keras
+    import numpy as np
+
+    import kmha
+
+    assert keras.backend.backend() == "jax"
+    rng = np.random.default_rng(0)
+    query = rng.normal(size=(3, 4, 14)).astype("float32")
+    value = rng.normal(size=(3, 5, 9)).astype("float32")
+    mask = rng.random((3, 4, 5)) > 0.3
+
+    ours = kmha.MultiHeadAttention(2, key_dim=7, name="attn")
+    theirs = keras.layers.MultiHeadAttention(2, key_dim=7)
+    ours(query, value)
+    theirs(query, value)
+    ours.set_weights(theirs.get_weights())
+    for kwargs in ({}, {"attention_mask": mask}, {"use_causal_mask": True}):
+        got, want = ours(query, value, **kwargs), theirs(query, value, **kwargs)
+        assert np.abs(np.asarray(got) - np.asarray(want)).max() < 1e-5, kwargs
+
+    grouped = kmha.MultiHeadAttention(4, num_key_value_heads=2, key_dim=8)
+    keras_grouped = keras.layers.GroupQueryAttention(
+        head_dim=8, num_query_heads=4, num_key_value_heads=2
+    )
+    grouped(query, value)
+    keras_grouped(query, value)
+    grouped.set_weights(keras_grouped.get_weights())
+    difference = np.asarray(grouped(query, value)) - np.asarray(keras_grouped(query, value))
+    assert np.abs(difference).max() < 1e-5
+
+    expected = (
+        "Layer `attn`, argument `value`, axis 0 (batch): size does not match axis 0 of "
+        "`query`. Expected 3; received 2."
+    )
+    jitted = jax.jit(lambda q, v: ours(q, v))
+    assert jitted(query, value).shape == (3, 4, 14)
+    for call in (ours, jitted):
+        try:
+            call(query, value[:2])
+        except kmha.ShapeError as error:
+            assert str(error).startswith(expected), str(error)
+        else:
+            raise AssertionError("no ShapeError")
+
+    symbolic = kmha.MultiHeadAttention(2)(
+        keras.Input((4, 14)), keras.Input((5, 9)), return_attention_scores=True
+    )
+    assert tuple(symbolic[1].shape) == (None, 2, 4, 5)
+    try:
+        kmha.MultiHeadAttention(3)(keras.Input((4, 14)), keras.Input((5, 9)))
+    except kmha.ShapeError as error:
+        assert "the query width 14 is not divisible by num_heads" in str(error)
+    else:
+        raise AssertionError("no ShapeError")
+    print("jax backend: ok")
+    """
+)
+
+
+def test_layer_on_the_jax_backend():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("jax backend: ok")
