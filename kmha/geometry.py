@@ -570,6 +570,15 @@ def attention_mask_problem(
     return None
 
 
+def scores_shape(
+    rank: int, attention_axes: tuple[int, ...], num_heads: int, dims: dict[str, Shape]
+) -> tuple[int | None, ...]:
+    """The attention scores' shape, (B, H, T, S) for rank-3 inputs, from the input shapes."""
+    return tuple(
+        _scores_sizes([src for _, src in scores_axes(rank, attention_axes, num_heads)], dims)
+    )
+
+
 def _scores_sizes(sources, dims: dict[str, Shape]) -> list[int | None]:
     return [src if isinstance(src, int) else dims[src[0]][src[1]] for src in sources]
 

@@ -633,11 +633,8 @@ class MultiHeadAttention(keras.layers.Layer):
         output = keras.KerasTensor(self._output_shape_for(shapes["query"]), self.compute_dtype)
         if not return_attention_scores:
             return output
-        scores_shape = [
-            src if isinstance(src, int) else shapes[src[0]][src[1]]
-            for _, src in geometry.scores_axes(rank, axes, self._num_heads)
-        ]
-        return output, keras.KerasTensor(tuple(scores_shape), self.compute_dtype)
+        scores_shape = geometry.scores_shape(rank, axes, self._num_heads, shapes)
+        return output, keras.KerasTensor(scores_shape, self.compute_dtype)
 
 
 def _validated_output_shape(output_shape, layer):

@@ -134,7 +134,7 @@ def _issue(error, base: str, subject: str) -> Issue:
             + f"Remove `{error.instance}`, or use a layer that takes it"
             + (
                 " (kmha.MultiHeadAttention takes num_key_value_heads and d_model)."
-                if "num_heads" in accepted
+                if "num_heads" in accepted and error.instance in ("num_key_value_heads", "d_model")
                 else "."
             ),
             at_key=True,

@@ -8,6 +8,7 @@ never cause an error after it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import numbers
@@ -448,7 +449,7 @@ def _report_stale_build(site: Site, tensor: Tensor, problem: Problem) -> None:
         problem.fix + f"; or delete the stale `build_config` of `{site.name}` "
         "so that Keras builds it for the new shape"
     )
-    site.report("KMHA302", site.input_pointer(tensor), Problem(**{**problem.__dict__, "fix": fix}))
+    site.report("KMHA302", site.input_pointer(tensor), dataclasses.replace(problem, fix=fix))
 
 
 def _int(site: Site, key: str, default=None):
@@ -935,13 +936,6 @@ def _conv_length(site: Site, steps: int | None) -> int | None:
 
 # -- attention -----------------------------------------------------------------------------
 
-_GEOMETRY_CODES = {
-    "num_key_value_heads": "KMHA202",
-    "num_heads": "KMHA201",
-    "query": "KMHA203",
-    "key_dim": "KMHA207",
-}
-
 
 @shape_rule("MultiHeadAttention")
 def _attention(site: Site):
@@ -1122,7 +1116,8 @@ def _kmha_heads(site: Site, query_width: int) -> bool:
             query_width=query_width,
         )
     except ShapeError as error:
-        code = _GEOMETRY_CODES.get(error.argument, "KMHA201")
+        # kmha's width checks: d_model against the query (KMHA203), else divisibility.
+        code = "KMHA203" if error.argument == "query" else "KMHA201"
         if code == "KMHA203":
             pointer = site.input_pointer(site.argument(0, "query"))
         else:
@@ -1144,12 +1139,7 @@ def _attention_output(site: Site, query: Shape | None, solved):
     if solved is None:
         return [result, None]
     rank, axes, shapes = solved
-    heads = site.config.get("num_heads")
-    scores = [
-        src if isinstance(src, int) else shapes[src[0]][src[1]]
-        for _, src in geometry.scores_axes(rank, axes, heads)
-    ]
-    return [result, tuple(scores)]
+    return [result, geometry.scores_shape(rank, axes, site.config.get("num_heads"), shapes)]
 
 
 def config_checks(layer: LayerSpec) -> list[Issue]:
