@@ -540,8 +540,8 @@ def attention_mask_problem(
     Returns None when the mask broadcasts (or when unknown sizes leave it open), and
     names the likely mix-up (padding or query mask, swapped axes) when one fits.
     """
-    labels, sources, form = attention_mask_layout(rank, attention_axes, num_heads)
-    sizes = _scores_sizes(sources, dims)
+    labels, _, form = attention_mask_layout(rank, attention_axes, num_heads)
+    sizes = scores_shape(rank, attention_axes, num_heads, dims)
     message = dict(
         labels=labels,
         sizes="(" + ", ".join("?" if s is None else str(s) for s in sizes) + ")",
@@ -575,12 +575,9 @@ def scores_shape(
 ) -> tuple[int | None, ...]:
     """The attention scores' shape, (B, H, T, S) for rank-3 inputs, from the input shapes."""
     return tuple(
-        _scores_sizes([src for _, src in scores_axes(rank, attention_axes, num_heads)], dims)
+        src if isinstance(src, int) else dims[src[0]][src[1]]
+        for _, src in scores_axes(rank, attention_axes, num_heads)
     )
-
-
-def _scores_sizes(sources, dims: dict[str, Shape]) -> list[int | None]:
-    return [src if isinstance(src, int) else dims[src[0]][src[1]] for src in sources]
 
 
 def attention_mask_ambiguity(
@@ -596,8 +593,7 @@ def attention_mask_ambiguity(
     With B == T nothing in the shape tells them apart; the mask is read as (T, S), as in
     Keras, and a padding mask passed here would be silently wrong.
     """
-    _, sources, _ = attention_mask_layout(rank, attention_axes, num_heads)
-    sizes = _scores_sizes(sources, dims)
+    sizes = scores_shape(rank, attention_axes, num_heads, dims)
     if len(sizes) != 4 or len(mask_shape) != 2:
         return None
     batch, _, query_len, key_len = sizes
