@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import warnings
@@ -653,7 +654,20 @@ def _validated_output_shape(output_shape, layer):
                 fix="pass e.g. output_shape=256 or output_shape=(4, 64)",
             )
         )
-    return tuple(geometry.as_size(d, "output_shape", layer=layer) for d in output_shape)
+    sizes = []
+    for axis, size in enumerate(output_shape):
+        try:
+            sizes.append(geometry.as_size(size, "output_shape", layer=layer))
+        except ShapeError as error:
+            if len(output_shape) == 1:
+                raise
+            problem = dataclasses.replace(
+                error.problem,
+                axis=str(axis),
+                received=f"{error.problem.received} in {tuple(output_shape)}",
+            )
+            raise ShapeError(problem) from None
+    return tuple(sizes)
 
 
 def _validated_axes_type(attention_axes, layer):
