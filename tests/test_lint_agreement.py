@@ -133,6 +133,34 @@ print("OUTCOMES" + json.dumps(outcomes))
 """
 
 
+# Edits whose failure one rule names, whatever else the linter also reports.
+RULE_OF_FAMILY = {
+    "activation": "KMHA104",
+    "attention_axes": "KMHA205",
+    "dangling_reference": "KMHA301",
+    "reference_typo": "KMHA301",
+    "stale_build": "KMHA302",
+    "unknown_argument": "KMHA106",
+    "permute": "KMHA305",
+}
+
+
+def test_each_edit_is_named_by_its_rule() -> None:
+    """Detection by the right rule, not by any error: a typo'd reference is KMHA301."""
+    wrong = [
+        f"{describe(entry)}\n    expected {RULE_OF_FAMILY[entry['family']]}, found "
+        + ", ".join(f.code for f in error_findings(entry["file"]) or [])
+        for entry in ENTRIES
+        if not entry["runs"]
+        and entry["family"] in RULE_OF_FAMILY
+        and RULE_OF_FAMILY[entry["family"]]
+        not in {f.code for f in error_findings(entry["file"]) or []}
+    ]
+    checked = [e for e in ENTRIES if not e["runs"] and e["family"] in RULE_OF_FAMILY]
+    assert len(checked) > 80, "the corpus lost the edits this test is about"
+    assert not wrong, "\n".join(wrong)
+
+
 def spot_check_files() -> list[str]:
     """The first Keras 3 file of each (family, runs) in `SPOT_CHECKS`, in corpus order."""
     return [
