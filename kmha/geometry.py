@@ -580,20 +580,13 @@ def scores_shape(
     )
 
 
-def attention_mask_ambiguity(
-    layer: str,
-    mask_shape: Shape,
-    rank: int,
-    attention_axes: tuple[int, ...],
-    num_heads: int,
-    dims: dict[str, Shape],
-) -> str | None:
+def attention_mask_ambiguity(layer: str, mask_shape: Shape, sizes: Shape) -> str | None:
     """A warning when a 2-D attention_mask fits both (T, S) and a (B, S) padding mask.
 
-    With B == T nothing in the shape tells them apart; the mask is read as (T, S), as in
-    Keras, and a padding mask passed here would be silently wrong.
+    ``sizes`` is the scores shape (:func:`scores_shape`). With B == T nothing in the shape
+    tells the two apart; the mask is read as (T, S), as in Keras, and a padding mask passed
+    here would be silently wrong.
     """
-    sizes = scores_shape(rank, attention_axes, num_heads, dims)
     if len(sizes) != 4 or len(mask_shape) != 2:
         return None
     batch, _, query_len, key_len = sizes

@@ -342,18 +342,16 @@ class MultiHeadAttention(keras.layers.Layer):
                 if problem:
                     raise ShapeError(problem)
         if "attention_mask" in shapes:
-            mask_geometry = (
-                self.name,
-                shapes["attention_mask"],
-                rank,
-                axes,
-                self._num_heads,
-                shapes,
+            problem = geometry.attention_mask_problem(
+                self.name, shapes["attention_mask"], rank, axes, self._num_heads, shapes
             )
-            problem = geometry.attention_mask_problem(*mask_geometry)
             if problem:
                 raise ShapeError(problem)
-            ambiguity = geometry.attention_mask_ambiguity(*mask_geometry)
+            ambiguity = geometry.attention_mask_ambiguity(
+                self.name,
+                shapes["attention_mask"],
+                geometry.scores_shape(rank, axes, self._num_heads, shapes),
+            )
             if ambiguity:
                 warnings.warn(ambiguity, UserWarning, stacklevel=2)
         return rank, axes
