@@ -15,6 +15,7 @@ from kmha_lint.rules import RULES
 
 __all__ = ["Finding", "lint_text", "lint_paths", "MAX_BYTES"]
 
+WHAT_TO_LINT = "Lint the output of `model.to_json()`, a .keras archive, or its config.json."
 MAX_BYTES = 64 * 1024 * 1024  # per config text; a 48-block transformer is about 0.5 MB
 ARCHIVE_MEMBER = "config.json"
 
@@ -26,23 +27,13 @@ def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list
     try:
         parsed = parse(text)
     except Malformed as error:
-        empty = not text.strip()
-        return [
-            Finding(
-                path,
-                error.line,
-                error.column,
-                "",
-                "KMHA001",
-                "error",
-                "Invalid JSON: the input is empty."
-                if empty
-                else f"Invalid JSON: {error.reason} at line {error.line}, column {error.column}.",
-                "Lint the output of `model.to_json()`, a .keras archive, or its config.json."
-                if empty
-                else "Fix the JSON syntax (a missing comma or quote, a trailing comma, a comment).",
-            )
-        ]
+        if not text.strip():
+            message, hint = "Invalid JSON: the input is empty.", WHAT_TO_LINT
+        else:
+            message = f"Invalid JSON: {error.reason} at line {error.line}, column {error.column}."
+            hint = "Fix the JSON syntax (a missing comma or quote, a trailing comma, a comment)."
+        severity = RULES["KMHA001"].severity
+        return [Finding(path, error.line, error.column, "", "KMHA001", severity, message, hint)]
     except TooDeep as error:
         hint = "Check that this is a Keras model config: a real one nests a few dozen levels."
         return [_unpositioned(path, "KMHA003", (str(error) + ".", hint))]
@@ -77,7 +68,7 @@ def check_document(document: object) -> list[Issue]:
                 "Not a Keras model config: expected an object with `class_name` (Functional, "
                 "Model or Sequential) and `config.layers`; received "
                 + (f"class_name {found!r}." if found else f"{kind} without them."),
-                "Lint the output of `model.to_json()`, a .keras archive, or its config.json.",
+                WHAT_TO_LINT,
             )
         ]
     major = keras_major(document)
