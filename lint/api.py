@@ -7,15 +7,13 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from kmha_lint import schema, shapes
-from kmha_lint.document import LayerSpec, ModelSpec, is_model, keras_major, read_model
+from kmha_lint.check import WHAT_TO_LINT, check_document
 from kmha_lint.findings import Finding, Issue
 from kmha_lint.jsonsource import Malformed, SourceMap, TooDeep, parse
 from kmha_lint.rules import RULES
 
 __all__ = ["Finding", "lint_text", "lint_paths", "MAX_BYTES"]
 
-WHAT_TO_LINT = "Lint the output of `model.to_json()`, a .keras archive, or its config.json."
 MAX_BYTES = 64 * 1024 * 1024  # per config text; a 48-block transformer is about 0.5 MB
 ARCHIVE_MEMBER = "config.json"
 
@@ -54,51 +52,6 @@ def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list
         ]
     issues += check_document(parsed.value)
     return _positioned(path, issues, source)
-
-
-def check_document(document: object) -> list[Issue]:
-    """Schema pass, then shape pass, on a parsed document. Positions are added later."""
-    if not is_model(document):
-        kind = type(document).__name__ if not isinstance(document, dict) else "an object"
-        found = document.get("class_name") if isinstance(document, dict) else None
-        return [
-            Issue(
-                "KMHA005",
-                "",
-                "Not a Keras model config: expected an object with `class_name` (Functional, "
-                "Model or Sequential) and `config.layers`; received "
-                + (f"class_name {found!r}." if found else f"{kind} without them."),
-                WHAT_TO_LINT,
-            )
-        ]
-    major = keras_major(document)
-    issues = schema.check_envelope(document, major == 3)
-    model = read_model(document, "", major)
-    skipped: set[str] = set()
-    for layer in _all_layers(model):
-        layer_issues = schema.check_layer(layer, major)
-        if any(_affects_shapes(issue, layer) for issue in layer_issues):
-            skipped.add(layer.pointer)
-        # Config checks guard their own inputs, so they run beside any schema finding.
-        issues += layer_issues + shapes.config_checks(layer)
-    shapes.Propagator(issues.append, skipped).run(model)
-    return issues
-
-
-def _affects_shapes(issue: Issue, layer: LayerSpec) -> bool:
-    """A bad `units` leaves the layer's output unknown; a bad dropout rate, or an argument
-    the layer does not take (which no shape rule reads), does not."""
-    if issue.code == "KMHA106":
-        return False
-    within = issue.pointer[len(layer.config_pointer()) :]
-    return within == "" or within.split("/")[1] in shapes.SHAPE_KEYS
-
-
-def _all_layers(model: ModelSpec) -> Iterator[LayerSpec]:
-    for layer in model.layers:
-        yield layer
-        if layer.submodel is not None:
-            yield from _all_layers(layer.submodel)
 
 
 def _positioned(path: str, issues: list[Issue], source: SourceMap) -> list[Finding]:
