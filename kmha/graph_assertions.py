@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 
 import keras
-
-from kmha import geometry
-from kmha.errors import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, runtime_value
+from kmha_lint import geometry
+from kmha_lint.problem import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, runtime_value
 
 _TOKEN = re.compile("(\x00[a-z]+\x00)")
 

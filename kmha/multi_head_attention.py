@@ -9,9 +9,10 @@ import warnings
 
 import keras
 from keras import ops
+from kmha_lint import geometry
+from kmha_lint.problem import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, ShapeError
 
-from kmha import geometry, graph_assertions
-from kmha.errors import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, ShapeError
+from kmha import graph_assertions
 from kmha.head_projection import HeadProjection
 
 

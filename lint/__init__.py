@@ -1,8 +1,10 @@
 """kmha-lint: find attention and shape mistakes in Keras model configs, without TensorFlow.
 
-It shares `kmha.geometry` with the layer, so both report the same rule the same way.
+`kmha_lint.geometry` is the attention geometry that the layer (`kmha.MultiHeadAttention`)
+shares, so both report the same rule the same way. Importing this package imports no
+framework.
 """
 
-from kmha import __version__
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kmha_lint.problem import Problem
 from kmha_lint.rules import RULES
-
-from kmha.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Issue:
 
     @classmethod
     def from_problem(cls, code: str, pointer: str, problem: Problem, at_key: bool = False):
-        """Reuse a kmha.geometry Problem: the message reads exactly like the layer's error."""
+        """Reuse a kmha_lint.geometry Problem: the message reads exactly like the layer's error."""
         where = f"Layer `{problem.layer}`, argument `{problem.argument}`"
         if problem.axis is not None:
             where += f", axis {problem.axis}"

@@ -14,7 +14,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kmha.errors import Problem, ShapeError
+from kmha_lint.problem import Problem, ShapeError
 
 Shape = tuple[int | None, ...]
 

@@ -16,11 +16,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kmha_lint import geometry
 from kmha_lint.document import Call, LayerSpec, ModelSpec, TensorRef
 from kmha_lint.findings import Issue
-
-from kmha import geometry
-from kmha.errors import Problem, ShapeError
+from kmha_lint.problem import Problem, ShapeError
 
 Shape = tuple[int | None, ...]
 MAX_NESTING = 32

@@ -1,4 +1,4 @@
-"""kmha.geometry: the pure-Python rules that the layer and the linter share."""
+"""kmha_lint.geometry: the pure-Python rules that the layer and the linter share."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import subprocess
 import sys
 
 import pytest
-
-from kmha import geometry
-from kmha.errors import ShapeError
+from kmha_lint import geometry
+from kmha_lint.problem import ShapeError
 
 LAYER = "attn"
 
 
 def test_geometry_imports_neither_tensorflow_nor_keras():
     probe = (
-        "import sys, kmha, kmha.geometry, kmha.errors; "
+        "import sys, kmha_lint, kmha_lint.geometry, kmha_lint.problem, kmha_lint.cli; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
     )
     result = subprocess.run(

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kmha_lint import __version__
 from kmha_lint.cli import main
 from kmha_lint.rules import RULES
 
@@ -198,7 +199,7 @@ def test_list_rules_explain_version(in_tmp, capsys):
     assert status == 0 and out.startswith("KMHA302 (stale-build-shape, error)")
     assert "What:" in out and "Why:" in out and "Example:" in out
     assert run(capsys, "--explain", "KMHA999")[0] == 2
-    assert run(capsys, "--version")[:2] == (0, "kmha-lint 0.1.0\n")
+    assert run(capsys, "--version")[:2] == (0, f"kmha-lint {__version__}\n")
     assert run(capsys)[0] == 2  # no input is a usage error
 
 

@@ -421,8 +421,8 @@ def test_conv_pooling_and_permute():
 
 
 def test_kmha_rules_share_the_layer_geometry_messages():
-    from kmha import geometry
-    from kmha.errors import ShapeError
+    from kmha_lint import geometry
+    from kmha_lint.problem import ShapeError
 
     with pytest.raises(ShapeError) as caught:
         geometry.check_key_value_heads("attn", 8, 3)
