@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kmha_lint import schema, shapes
+import kmha_lint.layers  # noqa: F401 - registers every layer family's rules
+from kmha_lint import rules, schema
 from kmha_lint.document import LayerSpec, ModelSpec, is_model, keras_major, read_model
 from kmha_lint.findings import Issue
+from kmha_lint.graph import SHAPE_KEYS, Walk
 
 WHAT_TO_LINT = "Lint the output of `model.to_json()`, a .keras archive, or its config.json."
 
@@ -34,7 +36,7 @@ def unknown_document(document: object) -> Issue:
     kind = type(document).__name__ if not isinstance(document, dict) else "an object"
     found = document.get("class_name") if isinstance(document, dict) else None
     return Issue(
-        "KMHA005",
+        rules.UNKNOWN_DOCUMENT,
         "",
         "Not a Keras model config: expected an object with `class_name` (Functional, "
         "Model or Sequential) and `config.layers`; received "
@@ -44,32 +46,32 @@ def unknown_document(document: object) -> Issue:
 
 
 def check_keras_model(document: dict) -> list[Issue]:
-    """Schema pass, then shape pass, on a Keras model config."""
+    """Schema and config pass per layer, then the graph walk, on a Keras model config."""
     major = keras_major(document)
     issues = schema.check_envelope(document, major == 3)
     model = read_model(document, "", major)
     skipped: set[str] = set()
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         layer_issues = schema.check_layer(layer, major)
         if any(_affects_shapes(issue, layer) for issue in layer_issues):
             skipped.add(layer.pointer)
         # Config checks guard their own inputs, so they run beside any schema finding.
-        issues += layer_issues + shapes.config_checks(layer)
-    shapes.Propagator(issues.append, skipped).run(model)
+        issues += layer_issues + schema.config_checks(layer, layer_issues)
+    Walk(issues.append, skipped).run(model)
     return issues
 
 
 def _affects_shapes(issue: Issue, layer: LayerSpec) -> bool:
     """A bad `units` leaves the layer's output unknown; a bad dropout rate, or an argument
     the layer does not take (which no shape rule reads), does not."""
-    if issue.code == "KMHA106":
+    if issue.rule is rules.UNKNOWN_ARGUMENT:
         return False
     within = issue.pointer[len(layer.config_pointer()) :]
-    return within == "" or within.split("/")[1] in shapes.SHAPE_KEYS
+    return within == "" or within.split("/")[1] in SHAPE_KEYS
 
 
-def _all_layers(model: ModelSpec) -> Iterator[LayerSpec]:
+def all_layers(model: ModelSpec) -> Iterator[LayerSpec]:
     for layer in model.layers:
         yield layer
         if layer.submodel is not None:
-            yield from _all_layers(layer.submodel)
+            yield from all_layers(layer.submodel)

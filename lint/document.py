@@ -19,6 +19,7 @@ class TensorRef:
     node: int
     index: int
     pointer: str
+    recorded: tuple | None = None  # the shape Keras 3 recorded for this tensor, if any
 
 
 @dataclass
@@ -39,6 +40,7 @@ class LayerSpec:
     builtin: bool
     kmha: bool
     build_config: dict | None
+    op: bool = False  # a keras.ops call recorded as a node (module keras.src.ops.*)
     calls: list[Call] = field(default_factory=list)
     submodel: ModelSpec | None = None
     first_node: int = 0  # the node index of calls[0]
@@ -120,14 +122,30 @@ def read_model(entry: dict, pointer: str, major: int) -> ModelSpec:
 _LAYER_PACKAGES = {"layers", "models", "engine"}
 
 
+_KERAS_PACKAGES = ("keras", "tf_keras")
+
+
+def _inner_module(module: str) -> list[str]:
+    """`keras.src.layers.core` -> [layers, core]; `tf_keras.src.engine.functional` too."""
+    parts = module.split(".")
+    if parts[0] not in _KERAS_PACKAGES:
+        return []
+    return parts[2:] if parts[1:2] == ["src"] else parts[1:]
+
+
 def _is_layer_module(module: object) -> bool:
-    if module is None or module == "keras":
+    if module is None or module in _KERAS_PACKAGES:
         return True
     if not isinstance(module, str):
         return False
-    parts = module.split(".")
-    inner = parts[2:] if parts[:2] == ["keras", "src"] else parts[1:] if parts[0] == "keras" else []
+    inner = _inner_module(module)
     return bool(inner) and inner[0] in _LAYER_PACKAGES
+
+
+def is_ops_module(module: object) -> bool:
+    """`keras.src.ops.numpy` and the like: an operation called on symbolic tensors."""
+    inner = _inner_module(module) if isinstance(module, str) else []
+    return bool(inner) and inner[0] == "ops"
 
 
 def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
@@ -141,6 +159,7 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
     )
     builtin = not kmha and registered in (None, class_name) and _is_layer_module(module)
     build_config = entry.get("build_config") if major == 3 else None
+    op = not kmha and registered in (None, class_name) and is_ops_module(module)
     layer = LayerSpec(
         name=name if isinstance(name, str) else f"<layer {pointer.rsplit('/', 1)[-1]}>",
         class_name=class_name,
@@ -150,6 +169,7 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
         kmha=kmha,
         build_config=build_config if isinstance(build_config, dict) else None,
         keras_major=major,
+        op=op,
     )
     nodes = entry.get("inbound_nodes")
     if isinstance(nodes, list):
@@ -194,11 +214,19 @@ def _structure(value: object, pointer: str) -> object:
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             config = value.get("config") if isinstance(value.get("config"), dict) else {}
-            return _history(config.get("keras_history"), f"{pointer}/config/keras_history")
+            ref = _history(config.get("keras_history"), f"{pointer}/config/keras_history")
+            shape = config.get("shape")
+            if ref is not None and isinstance(shape, list) and all(_size(d) for d in shape):
+                return TensorRef(ref.layer, ref.node, ref.index, ref.pointer, tuple(shape))
+            return ref
         return {k: _structure(v, f"{pointer}/{k}") for k, v in value.items()}
     if isinstance(value, list):
         return [_structure(v, f"{pointer}/{i}") for i, v in enumerate(value)]
     return value
+
+
+def _size(value: object) -> bool:
+    return value is None or (type(value) is int and 0 <= value < 2**62)
 
 
 def _legacy_structure(value: object, pointer: str) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kmha_lint.problem import Problem
-from kmha_lint.rules import RULES
+from kmha_lint.rules import RULES, Rule
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,24 @@ class Finding:
 class Issue:
     """A finding before it has a position: checks speak in JSON Pointers only.
 
-    ``at_key`` points the finding at the member's key (a field-level problem) rather than
-    at its value (a type or range problem), the convention of cfn-lint and Spectral.
+    ``rule`` is the :class:`~kmha_lint.rules.Rule` object (a code string is accepted only
+    for callers outside the checks, and looked up). ``at_key`` points the finding at the
+    member's key (a missing, unknown or misplaced key) rather than at its value (a wrong
+    type, size or range), the convention of cfn-lint and Spectral.
     """
 
-    code: str
+    rule: Rule
     pointer: str
     message: str
     hint: str
     at_key: bool = False
 
+    def __post_init__(self) -> None:
+        if isinstance(self.rule, str):
+            object.__setattr__(self, "rule", RULES[self.rule])
+
     @classmethod
-    def from_problem(cls, code: str, pointer: str, problem: Problem, at_key: bool = False):
+    def from_problem(cls, rule: Rule, pointer: str, problem: Problem, at_key: bool = False):
         """Reuse a kmha_lint.geometry Problem: the message reads exactly like the layer's error."""
         where = f"Layer `{problem.layer}`, argument `{problem.argument}`"
         if problem.axis is not None:
@@ -58,8 +64,12 @@ class Issue:
             f"{where}: {problem.what}. Expected {problem.expected}; received {problem.received}."
         )
         hint = problem.fix[:1].upper() + problem.fix[1:]
-        return cls(code, pointer, message, hint if hint.endswith(".") else hint + ".", at_key)
+        return cls(rule, pointer, message, hint if hint.endswith(".") else hint + ".", at_key)
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
 
     @property
     def severity(self) -> str:
-        return RULES[self.code].severity
+        return self.rule.severity

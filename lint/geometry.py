@@ -633,3 +633,27 @@ def padding_mask_rank_problem(layer: str, argument: str, mask_rank: int, rank: i
         fix=f"pass one boolean per position of `{source}` (True = attend); put (B, T, S) "
         "masks in `attention_mask`",
     )
+
+
+def head_dims_rule(error: ShapeError):
+    """The rule a :func:`resolve_head_dims` failure belongs to."""
+    from kmha_lint import rules
+
+    return {
+        "query": rules.D_MODEL_MISMATCH,
+        "num_key_value_heads": rules.KEY_VALUE_HEADS,
+        "key_dim": rules.UNKNOWN_FEATURE_WIDTH,
+    }.get(error.argument, rules.HEADS_DO_NOT_DIVIDE_WIDTH)
+
+
+def unknown_width_problem(layer: str, argument: str, rank: int) -> Problem:
+    """A weight-sized feature axis that is None (the layer and the linter both say this)."""
+    return Problem(
+        layer=layer,
+        argument=argument,
+        axis=f"{rank - 1} (features)",
+        what="the feature axis must be known to size the weights",
+        expected="an int",
+        received="None",
+        fix=f"give `{argument}` a fixed last dimension, e.g. keras.Input(shape=(None, 64))",
+    )

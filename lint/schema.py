@@ -19,8 +19,10 @@ from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
+from kmha_lint import geometry, rules
 from kmha_lint.document import LayerSpec
 from kmha_lint.findings import Issue
+from kmha_lint.problem import ShapeError
 
 _RANGE_KEYWORDS = frozenset(
     {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems"}
@@ -126,7 +128,7 @@ def _issue(error, base: str, subject: str) -> Issue:
         accepted = error.validator_value
         close = difflib.get_close_matches(str(error.instance), accepted, n=1, cutoff=0.8)
         return Issue(
-            "KMHA106",
+            rules.UNKNOWN_ARGUMENT,
             pointer + "/" + str(error.instance).replace("~", "~0").replace("/", "~1"),
             f"{subject}: unknown argument `{error.instance}`. Expected one of the layer's "
             f"arguments ({', '.join(accepted)}); received `{error.instance}`.",
@@ -154,7 +156,7 @@ def _issue(error, base: str, subject: str) -> Issue:
         )
         expected = " or ".join(_JSON_TYPES.get(t, t) for t in types)
         return Issue(
-            "KMHA101",
+            rules.WRONG_TYPE,
             pointer,
             f"{where}: wrong type. Expected {expected}; received {received}.",
             f"Write `{argument}` as {expected}"
@@ -164,7 +166,7 @@ def _issue(error, base: str, subject: str) -> Issue:
     if keyword in _RANGE_KEYWORDS:
         bound = _bound_text(keyword, error.validator_value)
         return Issue(
-            "KMHA102",
+            rules.OUT_OF_RANGE,
             pointer,
             f"{where}: out of range. Expected {bound}; received {received}.",
             f"Use a value {bound} for `{argument}`.",
@@ -172,7 +174,7 @@ def _issue(error, base: str, subject: str) -> Issue:
     if keyword == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return Issue(
-            "KMHA103",
+            rules.MISSING_KEY,
             pointer,
             f"{subject}: missing key `{missing}` in `{argument}`. Expected it to be present; "
             "received no such key.",
@@ -184,7 +186,7 @@ def _issue(error, base: str, subject: str) -> Issue:
         else f"a value satisfying `{keyword}`: {json.dumps(error.validator_value)}"
     )
     return Issue(
-        "KMHA104",
+        rules.INVALID_VALUE,
         pointer,
         f"{where}: invalid value. Expected {expected}; received {received}.",
         f"Use {expected} for `{argument}`.",
@@ -346,3 +348,87 @@ def _same(value: object, option: object) -> bool:
     if isinstance(value, bool) or isinstance(option, bool):
         return type(value) is type(option) and value == option
     return value == option
+
+
+# -- config checks: a layer's config alone, once per layer whatever its calls ------------------
+
+# Dropout-like rates, by layer class: Keras takes [0, 1] (kmha [0, 1), in its schema).
+RATE_KEYS = {
+    "Dropout": ("rate",),
+    "SpatialDropout1D": ("rate",),
+    "SpatialDropout2D": ("rate",),
+    "SpatialDropout3D": ("rate",),
+    "GaussianDropout": ("rate",),
+    "AlphaDropout": ("rate",),
+    "MultiHeadAttention": ("dropout",),
+    "GroupQueryAttention": ("dropout",),
+    "Attention": ("dropout",),
+    "AdditiveAttention": ("dropout",),
+    "LSTM": ("dropout", "recurrent_dropout"),
+    "GRU": ("dropout", "recurrent_dropout"),
+    "SimpleRNN": ("dropout", "recurrent_dropout"),
+}
+
+
+def config_checks(layer: LayerSpec, schema_issues: list[Issue]) -> list[Issue]:
+    """Checks on a layer's config alone (beside the schema's, which they do not repeat)."""
+    if not (layer.builtin or layer.kmha):
+        return []
+    reported = {issue.pointer for issue in schema_issues}
+    issues = []
+    for key in RATE_KEYS.get(layer.class_name, ()):
+        pointer = layer.config_pointer(key)
+        if pointer not in reported:
+            issues += _rate_issues(layer, key, pointer)
+    if layer.class_name in ("MultiHeadAttention", "GroupQueryAttention"):
+        issues += _key_value_heads(layer)
+    return issues
+
+
+def _rate_issues(layer: LayerSpec, key: str, pointer: str) -> list[Issue]:
+    value = layer.config.get(key)
+    if not isinstance(value, float) or value == value and abs(value) != float("inf"):
+        if value == 1 and not isinstance(value, bool):
+            return [
+                Issue(
+                    rules.RATE_DROPS_EVERYTHING,
+                    pointer,
+                    f"Layer `{layer.name}`, argument `{key}`: a rate of 1 drops every unit "
+                    "during training. Expected a fraction below 1; received 1.",
+                    f"Use a small rate such as {key}=0.1 (0 disables dropout).",
+                )
+            ]
+        return []
+    return [
+        Issue(
+            rules.OUT_OF_RANGE,
+            pointer,
+            f"Layer `{layer.name}`, argument `{key}`: out of range. Expected a number in "
+            f"[0, 1]; received {value!r}.",
+            f"Use a fraction such as {key}=0.1 (0 disables dropout).",
+        )
+    ]
+
+
+def _key_value_heads(layer: LayerSpec) -> list[Issue]:
+    """Grouped-query attention: query heads a multiple of key/value heads (kmha's layer
+    and keras.layers.GroupQueryAttention, through kmha's geometry)."""
+    if layer.class_name == "MultiHeadAttention" and not layer.kmha:
+        return []
+    heads_key = "num_heads" if layer.kmha else "num_query_heads"
+    heads, kv_heads = layer.config.get(heads_key), layer.config.get("num_key_value_heads")
+    if not (_positive_int(heads) and _positive_int(kv_heads)):
+        return []
+    try:
+        geometry.check_key_value_heads(layer.name, heads, kv_heads)
+    except ShapeError as error:
+        return [
+            Issue.from_problem(
+                rules.KEY_VALUE_HEADS, layer.config_pointer("num_key_value_heads"), error.problem
+            )
+        ]
+    return []
+
+
+def _positive_int(value: object) -> bool:
+    return type(value) is int and value > 0

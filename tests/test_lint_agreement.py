@@ -141,7 +141,7 @@ RULE_OF_FAMILY = {
     "reference_typo": "KMHA301",
     "stale_build": "KMHA302",
     "unknown_argument": "KMHA106",
-    "permute": "KMHA305",
+    "permute": "KMHA312",
 }
 
 

@@ -369,7 +369,7 @@ def test_nested_model_input_is_checked_and_its_output_flows_on():
         ["r"],
     )
     (finding,) = lint_text(json.dumps(doc, indent=1))
-    assert finding.code == "KMHA305"
+    assert finding.code == "KMHA309"
     assert "nested model's declared input" in finding.message
     assert f"Expected 32; received {D}" in finding.message
 
@@ -417,7 +417,7 @@ def test_conv_pooling_and_permute():
     )
     assert codes(doc) == []  # conv: (None, 5, 8); permute: (None, 8, 5); pool: (None, 5)
     doc["config"]["layers"][1]["config"]["groups"] = 4
-    assert codes(doc) == ["KMHA305"]
+    assert codes(doc) == ["KMHA310"]
 
 
 def test_kmha_rules_share_the_layer_geometry_messages():

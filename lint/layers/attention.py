@@ -1,0 +1,342 @@
+"""Attention layers: MultiHeadAttention (Keras's and kmha's), GroupQueryAttention,
+Attention and AdditiveAttention. The geometry is kmha_lint.geometry, shared with the layer."""
+
+from __future__ import annotations
+
+import math
+
+from kmha_lint import geometry, rules
+from kmha_lint.graph import Shape, Site, Tensor, all_ints, is_int, param_rule, shape_rule, show
+from kmha_lint.problem import ShapeError
+
+
+def _inputs(site: Site):
+    query, value, key = (site.argument(i, n) for i, n in enumerate(("query", "value", "key")))
+    if not isinstance(query, Tensor) or not isinstance(value, Tensor):
+        return None
+    has_key = isinstance(key, Tensor)
+    return {"query": query, "value": value, "key": key if has_key else value}, has_key
+
+
+@shape_rule("MultiHeadAttention")
+def multi_head_attention(site: Site):
+    found = _inputs(site)
+    if found is None:
+        return None
+    tensors, has_key = found
+    query = tensors["query"]
+    if any(t.shape is None for t in tensors.values()):
+        return _attention_output(site, query.shape, None)
+    shapes = {name: t.shape for name, t in tensors.items()}
+    rank = len(shapes["query"])
+    try:
+        geometry.check_rank(site.name, "query", rank)
+        for argument in ("value", "key"):
+            geometry.check_rank(site.name, argument, len(shapes[argument]), expected=rank)
+    except ShapeError as error:
+        site.report(rules.ATTENTION_RANK_OR_AXES, tensors[error.argument].pointer, error.problem)
+        return None
+    built = {name: site.built_shape(f"{name}_shape") for name in ("query", "value", "key")}
+    if built["query"] is not None:
+        try:
+            geometry.check_built_rank(site.name, "query", rank, len(built["query"]))
+        except ShapeError as error:
+            site.report_stale_build(query, error.problem)
+            return _attention_output(site, shapes["query"], None)
+    axes_value = site.config.get("attention_axes")
+    if not (axes_value is None or is_int(axes_value) or all_ints(axes_value)):
+        return _attention_output(site, shapes["query"], None)  # Keras 2 leniency: 1.0
+    if not site.layer.kmha and not _keras_axes_in_range(site, axes_value, rank):
+        return None
+    try:
+        axes = geometry.normalize_attention_axes(site.name, axes_value, rank)
+    except ShapeError as error:
+        if not site.layer.kmha:
+            # keras.layers.MultiHeadAttention counts attention_axes in the projected
+            # (batch, ..., heads, key_dim) tensor and runs with "invalid" axes such as the
+            # heads axis: nothing to check against, and never an error.
+            return _attention_output(site, shapes["query"], None)
+        site.report(
+            rules.ATTENTION_RANK_OR_AXES, site.layer.config_pointer("attention_axes"), error.problem
+        )
+        return None
+    for rule in geometry.input_rules(rank, axes, has_key):
+        problem = rule.broken_by(site.name, shapes)
+        if problem:
+            site.report(rules.KEY_VALUE_AXES, tensors[rule.argument].pointer, problem)
+            # The output shape follows the query whatever the mistake: keep checking after it.
+            return _attention_output(site, shapes["query"], None)
+    if has_key and not site.layer.kmha and site.layer.keras_major == 3:
+        _keras_key_value_shapes(site, tensors["key"], shapes["key"], shapes["value"])
+    _attention_masks(site, shapes, rank, axes)
+    for name, tensor in tensors.items():
+        if not site.needs_known_axis(tensor, -1, argument=name):
+            return None
+    if site.layer.kmha and not _kmha_heads(site, shapes["query"][-1]):
+        return _attention_output(site, shapes["query"], None)
+    if built["key"] is None:
+        built["key"] = built["value"]
+    for name, tensor in tensors.items():
+        if name != "key" or has_key:  # an omitted key is the value, checked once
+            site.check_built_axes(tensor, [-1], argument=name, built=built[name] or ())
+    return _attention_output(site, shapes["query"], (rank, axes, shapes))
+
+
+# Call arguments after query, value and key, in the order both layers take them.
+_MASK_ARGUMENTS = [*geometry.PADDING_MASK_SOURCES, "attention_mask"]
+
+
+def _attention_masks(site: Site, shapes: dict[str, Shape], rank: int, axes: tuple[int, ...]):
+    """Masks passed in the call: kmha's own checks. For Keras's layer only a (B, T, S)
+    attention_mask with rank-3 inputs is checked: Keras broadcasts other forms its own way."""
+    masks = {}
+    for position, name in enumerate(_MASK_ARGUMENTS, start=3):
+        tensor = site.argument(position, name)
+        if isinstance(tensor, Tensor) and tensor.shape is not None:
+            masks[name] = tensor
+    if not site.layer.kmha:
+        mask = masks.get("attention_mask")
+        keras_checked = mask is not None and rank == 3 and len(mask.shape) == 3
+        masks = {"attention_mask": mask} if keras_checked else {}
+    heads = site.config.get("num_heads")
+    dims = {**shapes, **{name: tensor.shape for name, tensor in masks.items()}}
+    for name, tensor in masks.items():
+        if name == "attention_mask":
+            if not is_int(heads):
+                continue
+            problem = geometry.attention_mask_problem(
+                site.name, tensor.shape, rank, axes, int(heads), dims
+            )
+        else:
+            problem = geometry.padding_mask_rank_problem(site.name, name, len(dims[name]), rank)
+            for rule in [] if problem else geometry.padding_mask_rules(name, rank):
+                problem = problem or rule.broken_by(site.name, dims)
+        if problem:
+            site.report(rules.ATTENTION_MASK_SHAPE, tensor.pointer, problem)
+
+
+def _keras_key_value_shapes(site: Site, key: Tensor, key_shape: Shape, value_shape: Shape):
+    """Keras 3's MultiHeadAttention compares key and value shapes (but the last axis) as
+    tuples when it builds: an unknown size differs from a known one there."""
+    for axis in range(1, len(key_shape) - 1):
+        if key_shape[axis] != value_shape[axis]:
+            site.report(
+                rules.KEY_VALUE_AXES,
+                key.pointer,
+                site.problem(
+                    "key",
+                    "keras.layers.MultiHeadAttention requires key and value shapes to be "
+                    "identical but for the last axis, unknown (None) sizes included",
+                    f"{value_shape[axis]}, as in `value` {show(value_shape)}",
+                    f"{key_shape[axis]} (key shape {show(key_shape)})",
+                    "declare the same size for key and value on this axis (both None or both "
+                    "the same number)",
+                    axis=str(axis),
+                ),
+            )
+            return
+
+
+def _keras_axes_in_range(site: Site, axes_value: object, rank: int) -> bool:
+    """keras.layers.MultiHeadAttention indexes attention_axes into the projected query,
+    (batch, ..., heads, key_dim), of rank + 1 axes. Keras 3 first adds the input rank to
+    a negative axis; tf.keras does not, and cannot attend over the key_dim axis."""
+    axes = [axes_value] if is_int(axes_value) else axes_value or []
+    projected = rank + 1
+    if site.layer.keras_major == 3:
+        bad = [a for a in axes if not (0 <= a < projected or -projected - rank <= a < 0)]
+    else:
+        bad = [a for a in axes if not -projected <= a < projected or a % projected == rank]
+    if not bad:
+        return True
+    site.report(
+        rules.ATTENTION_RANK_OR_AXES,
+        site.layer.config_pointer("attention_axes"),
+        site.problem(
+            "attention_axes",
+            f"attention axis {bad[0]} is outside the rank-{projected} projected query "
+            f"(rank-{rank} inputs)",
+            f"axes 1..{rank - 2} (or -{rank - 1}..-2) of the inputs",
+            str(axes_value),
+            "pick attention axes between batch and features, or None for all of them",
+        ),
+    )
+    return False
+
+
+def _kmha_heads(site: Site, query_width: int) -> bool:
+    """kmha's own geometry: divisibility and d_model (grouped-query heads are a config check)."""
+    config = site.config
+    try:
+        geometry.resolve_head_dims(
+            layer=site.name,
+            num_heads=config.get("num_heads"),
+            num_key_value_heads=None,  # checked once per layer, see schema.config_checks
+            key_dim=config.get("key_dim"),
+            value_dim=config.get("value_dim"),
+            d_model=config.get("d_model"),
+            query_width=query_width,
+        )
+    except ShapeError as error:
+        rule = geometry.head_dims_rule(error)
+        if rule is rules.D_MODEL_MISMATCH:
+            pointer = site.input_pointer(site.argument(0, "query"))
+        else:
+            pointer = site.layer.config_pointer(error.argument)
+        site.report(rule, pointer, error.problem)
+        return False
+    return True
+
+
+def _attention_output(site: Site, query: Shape | None, solved):
+    if query is None:
+        return None
+    output = site.config.get("output_shape")
+    if output is not None and not (is_int(output) or all_ints(output)):
+        return None
+    result = tuple(query[:-1]) + geometry.output_feature_shape(output, query[-1])
+    if site.kwargs.get("return_attention_scores") is not True:
+        return [result]
+    if solved is None:
+        return [result, None]
+    rank, axes, shapes = solved
+    return [result, geometry.scores_shape(rank, axes, site.config.get("num_heads"), shapes)]
+
+
+@param_rule("MultiHeadAttention")
+def multi_head_attention_params(site: Site):
+    if site.layer.kmha:
+        return None  # kmha's projections depend on its options; left to Keras
+    found = _inputs(site)
+    if found is None:
+        return None
+    tensors, _ = found
+    widths = {name: t.shape[-1] if t.shape else None for name, t in tensors.items()}
+    heads, key_dim = site.int("num_heads"), site.int("key_dim")
+    value_dim = site.int("value_dim") if site.config.get("value_dim") is not None else key_dim
+    output = site.config.get("output_shape")
+    out = (
+        widths["query"]
+        if output is None
+        else math.prod([output] if is_int(output) else output)
+        if (is_int(output) or all_ints(output))
+        else None
+    )
+    if None in (*widths.values(), heads, key_dim, value_dim, out):
+        return None
+    bias = site.config.get("use_bias", True) is not False
+    count = (widths["query"] + bias) * heads * key_dim + (widths["key"] + bias) * heads * key_dim
+    count += (widths["value"] + bias) * heads * value_dim + heads * value_dim * out + bias * out
+    return count
+
+
+@shape_rule("GroupQueryAttention", "GroupedQueryAttention")
+def group_query_attention(site: Site):
+    found = _inputs(site)
+    if found is None:
+        return None
+    tensors, _ = found
+    if any(t.shape is None for t in tensors.values()):
+        return None
+    shapes = {name: t.shape for name, t in tensors.items()}
+    if not _same_sequence(site, tensors, shapes):
+        return None
+    for name, tensor in tensors.items():
+        if not site.needs_known_axis(tensor, -1, argument=name):
+            return None
+    return [shapes["query"]]
+
+
+@param_rule("GroupQueryAttention", "GroupedQueryAttention")
+def group_query_attention_params(site: Site):
+    found = _inputs(site)
+    if found is None:
+        return None
+    tensors, _ = found
+    widths = {name: t.shape[-1] if t.shape else None for name, t in tensors.items()}
+    heads, kv_heads, head_dim = (
+        site.int("num_query_heads"),
+        site.int("num_key_value_heads"),
+        site.int("head_dim"),
+    )
+    if None in (*widths.values(), heads, kv_heads, head_dim):
+        return None
+    bias = site.config.get("use_bias", True) is not False
+    count = (widths["query"] + bias) * heads * head_dim
+    count += (widths["key"] + bias) * kv_heads * head_dim + (
+        widths["value"] + bias
+    ) * kv_heads * head_dim
+    return count + heads * head_dim * widths["query"] + bias * widths["query"]
+
+
+def _same_sequence(site: Site, tensors, shapes) -> bool:
+    """Key and value share their positions (all axes but the features)."""
+    key, value = shapes["key"], shapes["value"]
+    if len(key) != len(value):
+        return True
+    for axis in range(len(key) - 1):
+        if key[axis] is not None and value[axis] is not None and key[axis] != value[axis]:
+            site.report(
+                rules.KEY_VALUE_AXES,
+                tensors["key"].pointer,
+                site.problem(
+                    "key",
+                    "key and value must have the same positions (all axes but the features)",
+                    f"{value[axis]}, as in `value` {show(value)}",
+                    f"{key[axis]} (key shape {show(key)})",
+                    "give key and value the same number of positions",
+                    axis=str(axis),
+                ),
+            )
+            return False
+    return True
+
+
+def _list_attention_inputs(site: Site):
+    tensors = site.input_list()
+    if tensors is None or len(tensors) not in (2, 3) or any(t.shape is None for t in tensors):
+        return None
+    names = ("query", "value", "key")
+    tensors = dict(zip(names, tensors, strict=False))
+    tensors.setdefault("key", tensors["value"])
+    return tensors
+
+
+@shape_rule("Attention", "AdditiveAttention")
+def dot_attention(site: Site):
+    tensors = _list_attention_inputs(site)
+    if tensors is None:
+        return None
+    shapes = {name: t.shape for name, t in tensors.items()}
+    if not _same_sequence(site, tensors, shapes):
+        return None
+    query, key = shapes["query"], shapes["key"]
+    if query[-1] is not None and key[-1] is not None and query[-1] != key[-1]:
+        site.report(
+            rules.KEY_VALUE_AXES,
+            tensors["key"].pointer,
+            site.problem(
+                "key",
+                f"{site.class_name} scores query against key, so their feature sizes must agree",
+                f"{query[-1]}, the query width",
+                str(key[-1]),
+                "project query and key to one width first (e.g. Dense layers)",
+                axis=f"{len(key) - 1} (features)",
+            ),
+        )
+        return None
+    outputs = [query[:-1] + shapes["value"][-1:]]
+    if site.kwargs.get("return_attention_scores") is True:
+        outputs.append(query[:-1] + key[-2:-1])
+    return outputs
+
+
+@param_rule("Attention", "AdditiveAttention")
+def dot_attention_params(site: Site):
+    use_scale = site.config.get("use_scale") is True
+    if site.class_name == "Attention":
+        return use_scale + (site.config.get("score_mode") == "concat")
+    tensors = _list_attention_inputs(site)
+    if not use_scale:
+        return 0
+    return None if tensors is None else tensors["query"].shape[-1]
