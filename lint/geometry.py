@@ -73,6 +73,55 @@ def valid_head_counts(width: int, near: int, count: int = 4) -> list[int]:
     return sorted(sorted(divisors, key=lambda d: (abs(d - near), d))[:count])
 
 
+def heads_divide_width(
+    layer: str, width: int, heads: int, *, width_argument: str, heads_argument: str
+) -> int:
+    """The head size ``width / heads`` where a config derives it and needs it exact.
+
+    Hyperparameter configs (KerasHub, transformers) name the sizes their own way, hence the
+    argument names. Raises ShapeError when ``heads`` does not divide ``width``.
+    """
+    if width % heads:
+        choices = ", ".join(map(str, valid_head_counts(width, heads)))
+        raise ShapeError(
+            Problem(
+                layer=layer,
+                argument=heads_argument,
+                what=f"{width_argument}={width} is not divisible by {heads_argument}, so the "
+                f"head size ({width_argument} / {heads_argument}) is not a whole number",
+                expected=f"a divisor of {width}",
+                received=str(heads),
+                fix=f"use {heads_argument} in {choices}, or change {width_argument}",
+            )
+        )
+    return width // heads
+
+
+def floored_head_size(width: int, heads: int) -> tuple[int, int]:
+    """``(width // heads, features lost)``: where a head size is floored, the attention
+    projects to ``heads * (width // heads)`` features, ``width % heads`` fewer than width."""
+    return width // heads, width - heads * (width // heads)
+
+
+def rotary_dim(layer: str, head_size: int, fraction: float, *, argument: str) -> int:
+    """The rotated features per head, ``int(head_size * fraction)``; raises ShapeError when
+    it is odd (rotary embeddings rotate feature pairs)."""
+    rotated = int(head_size * fraction)
+    if rotated % 2:
+        raise ShapeError(
+            Problem(
+                layer=layer,
+                argument=argument,
+                what=f"the rotary dimension int({head_size} * {fraction}) = {rotated} is odd, "
+                "and rotary embeddings rotate pairs of features",
+                expected="an even rotary dimension",
+                received=str(rotated),
+                fix="choose a head size or rotary fraction whose product is even",
+            )
+        )
+    return rotated
+
+
 @dataclass(frozen=True)
 class HeadDims:
     """Resolved per-head sizes of one attention layer."""
