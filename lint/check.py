@@ -21,7 +21,9 @@ def document_kind(document: object) -> str | None:
     knows. Cheap: no schema work, so a folder walk can use it to skip other JSON files."""
     if is_model(document):
         return "keras-model"
-    return None
+    from kmha_lint import hparams  # KerasHub and Hugging Face hyperparameter configs
+
+    return hparams.document_kind(document)
 
 
 def check_document(document: object) -> list[Issue]:
@@ -29,6 +31,10 @@ def check_document(document: object) -> list[Issue]:
     kind = document_kind(document)
     if kind == "keras-model":
         return check_keras_model(document)
+    if kind in ("kerashub", "hf"):
+        from kmha_lint import hparams
+
+        return hparams.check(document, kind)
     return [unknown_document(document)]
 
 

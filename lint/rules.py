@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # The modules whose module-level Rule constants make up the catalogue.
-RULE_MODULES: tuple[str, ...] = ("kmha_lint.rules",)
+RULE_MODULES: tuple[str, ...] = ("kmha_lint.rules", "kmha_lint.hparams.rules")
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ def test_kerashub_explicit_head_dim_needs_no_divisibility():
         "registered_name": "keras_hub>GemmaBackbone",
     }
     assert _found(gemma) == []
-    assert _found(_edit(gemma, "config/head_dim", 15)) == [("KMHA408", "/config/head_dim")]
+    assert _found(_edit(gemma, "config/head_dim", 15)) == [("KMHA407", "/config/head_dim")]
 
 
 def test_kerashub_rotary_percentage():
@@ -179,7 +179,7 @@ def test_kerashub_rotary_percentage():
     assert _found(neox) == []
     # 16 * 0.3125 = 5 features rotated: odd.
     assert _found(_edit(neox, "config/rotary_percentage", 0.3125)) == [
-        ("KMHA408", "/config/rotary_percentage")
+        ("KMHA407", "/config/rotary_percentage")
     ]
 
 
@@ -224,7 +224,7 @@ def test_hf_key_value_heads_and_token_ids():
     (issue,) = hparams.check({**HF_LLAMA, "pad_token_id": 200})
     assert issue.rule is hrules.PADDING_ID_OUT_OF_VOCABULARY and issue.severity == "error"
     assert _found({**HF_LLAMA, "eos_token_id": [2, 7]}) == []
-    assert _found({**HF_LLAMA, "eos_token_id": [2, 700]}) == [("KMHA409", "/eos_token_id")]
+    assert _found({**HF_LLAMA, "eos_token_id": [2, 700]}) == [("KMHA408", "/eos_token_id")]
 
 
 def test_hf_types():
@@ -244,9 +244,9 @@ def test_hf_rotary_fraction():
     }
     assert _found(neox) == []
     odd = _edit(neox, "rope_parameters/partial_rotary_factor", 0.3125)
-    assert _found(odd) == [("KMHA408", "/rope_parameters/partial_rotary_factor")]
+    assert _found(odd) == [("KMHA407", "/rope_parameters/partial_rotary_factor")]
     legacy = {**neox, "rope_parameters": None, "rotary_pct": 0.3125}
-    assert _found(legacy) == [("KMHA408", "/rotary_pct")]
+    assert _found(legacy) == [("KMHA407", "/rotary_pct")]
 
 
 def test_hf_t5_head_size_is_explicit():
@@ -263,7 +263,7 @@ def test_hf_t5_head_size_is_explicit():
         "decoder_start_token_id": 0,
     }
     assert _found(t5) == []
-    assert _found({**t5, "decoder_start_token_id": 200}) == [("KMHA409", "/decoder_start_token_id")]
+    assert _found({**t5, "decoder_start_token_id": 200}) == [("KMHA408", "/decoder_start_token_id")]
 
 
 def test_hf_whisper_has_two_stacks():
@@ -297,7 +297,7 @@ def test_hf_nested_configs():
     }
     assert _found(llava) == [
         ("KMHA404", "/text_config/num_attention_heads"),
-        ("KMHA412", "/model_type"),
+        ("KMHA411", "/model_type"),
     ]
     encoder_decoder = {
         "model_type": "encoder-decoder",
@@ -322,11 +322,11 @@ def test_unknown_family_gets_only_universal_checks_and_a_note():
     found = _found({**config, "num_key_value_heads": 4, "eos_token_id": 100})
     assert found == [
         ("KMHA406", "/num_key_value_heads"),
-        ("KMHA409", "/eos_token_id"),
-        ("KMHA412", "/model_type"),
+        ("KMHA408", "/eos_token_id"),
+        ("KMHA411", "/model_type"),
     ]
     custom = _edit(KH_LLAMA, "class_name", "MyBackbone")
-    assert _found(custom) == [("KMHA412", "/class_name")]
+    assert _found(custom) == [("KMHA411", "/class_name")]
 
 
 def test_every_family_is_modelled_as_the_issue_asks():

@@ -121,7 +121,7 @@ def check_unit(unit: Unit) -> list[Issue]:
                 unit.family_pointer or unit.pointer,
                 f"{unit.label}: {what}; only the checks that hold for every family ran "
                 "(types, ranges, key/value heads, token ids).",
-                "Nothing to fix: this is a note. Ignore KMHA412 to silence it.",
+                "Nothing to fix: this is a note. Ignore KMHA411 to silence it.",
             )
         )
     return report.issues
@@ -302,6 +302,9 @@ def check_attention(report: Report, attention: Attention) -> None:
                 argument=attention.kv_heads,
                 what=f"{attention.heads}={heads} is not a multiple of {attention.kv_heads}",
                 expected=f"a divisor of {attention.heads}={heads}",
+                fix=f"use {attention.kv_heads} in "
+                + ", ".join(map(str, geometry.valid_head_counts(heads, kv)))
+                + f" (1 is multi-query attention), or change {attention.heads}",
             )
             report.problem(rules.KEY_VALUE_HEADS, attention.kv_heads, problem)
     if width is None or heads is None:

@@ -89,21 +89,8 @@ KEY_VALUE_HEADS = Rule(
     'Example: `"num_attention_heads": 4` with `"num_key_value_heads": 3`.',
 )
 
-HEAD_DIM_MISMATCH = Rule(
-    "KMHA407",
-    "hparam-head-dim-mismatch",
-    "error",
-    "An explicit head_dim does not fit how the family uses it.",
-    "What: a family that takes an explicit head size uses it with the width in a way that "
-    "needs them to agree (for one, heads * head_dim == width where the output projection "
-    "assumes it).\n"
-    "Why: the library fails when it builds the model or runs the first batch.\n"
-    'Example: `"head_dim": 12` where the family needs `hidden_size / num_attention_heads` '
-    "= 16.",
-)
-
 ROTARY_ODD = Rule(
-    "KMHA408",
+    "KMHA407",
     "hparam-rotary-odd",
     "error",
     "The rotary dimension (head size times the rotary fraction) is odd.",
@@ -116,7 +103,7 @@ ROTARY_ODD = Rule(
 )
 
 TOKEN_ID_OUT_OF_VOCABULARY = Rule(
-    "KMHA409",
+    "KMHA408",
     "hparam-token-id-out-of-vocabulary",
     "warning",
     "A special token id (pad, bos, eos, decoder start) is outside the vocabulary.",
@@ -127,7 +114,7 @@ TOKEN_ID_OUT_OF_VOCABULARY = Rule(
 )
 
 PADDING_ID_OUT_OF_VOCABULARY = Rule(
-    "KMHA410",
+    "KMHA409",
     "hparam-padding-id-out-of-vocabulary",
     "error",
     "The pad token id, which the embedding uses as its padding index, is outside the vocabulary.",
@@ -139,7 +126,7 @@ PADDING_ID_OUT_OF_VOCABULARY = Rule(
 )
 
 HPARAM_MISSING = Rule(
-    "KMHA411",
+    "KMHA410",
     "hparam-missing",
     "error",
     "A required hyperparameter is missing.",
@@ -149,7 +136,7 @@ HPARAM_MISSING = Rule(
 )
 
 FAMILY_NOT_MODELLED = Rule(
-    "KMHA412",
+    "KMHA411",
     "hparam-family-not-modelled",
     "warning",
     "A note: the family is not modelled; only the checks that hold for every family ran.",
@@ -157,6 +144,6 @@ FAMILY_NOT_MODELLED = Rule(
     "linter has a table for. Types, ranges, key/value heads and token ids were checked "
     "under their common names; nothing family-specific was.\n"
     "Why: so that a clean run is not mistaken for a full check. It is a note: ignore it "
-    'with `ignore = ["KMHA412"]`.\n'
+    'with `ignore = ["KMHA411"]`.\n'
     'Example: `"model_type": "my_custom_lm"`.',
 )
