@@ -1,57 +1,116 @@
-"""The programmatic API: lint one config text, or files, directories and .keras archives."""
+"""The programmatic API: lint one config text, or files, directories and .keras archives.
+
+Data flows one way: a path is read (:func:`read_config`), its text parsed with positions
+kept (:mod:`kmha_lint.jsonsource`), the document checked (:mod:`kmha_lint.check`, which
+speaks in JSON Pointers), and the Issues positioned into Findings here.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from kmha_lint.check import WHAT_TO_LINT, check_document
+from kmha_lint import rules
+from kmha_lint.check import WHAT_TO_LINT, check_document, document_kind
 from kmha_lint.findings import Finding, Issue
 from kmha_lint.jsonsource import Malformed, SourceMap, TooDeep, parse
-from kmha_lint.rules import RULES
 
-__all__ = ["Finding", "lint_text", "lint_paths", "MAX_BYTES"]
+__all__ = ["Finding", "FileReport", "lint_text", "lint_paths", "lint_reports", "MAX_BYTES"]
 
 MAX_BYTES = 64 * 1024 * 1024  # per config text; a 48-block transformer is about 0.5 MB
 ARCHIVE_MEMBER = "config.json"
+CONFIG_SUFFIXES = (".json", ".keras")
+# Words every config the linter knows carries; a walked file without them is not one.
+_CONFIG_MARKERS = ('"class_name"', '"model_type"')
+
+
+@dataclass
+class FileReport:
+    """What happened to one input: its findings, or why it was skipped."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    kind: str | None = None  # the document kind the checks recognised
+    skipped: str | None = None  # why a file found by a folder walk was not linted
 
 
 def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list[Finding]:
     """All findings for one config document, ordered by position."""
+    return _lint_text(text, path, max_bytes=max_bytes).findings
+
+
+def _lint_text(text: str, path: str, *, max_bytes: int, walked: bool = False) -> FileReport:
+    """Lint one text. ``walked``: found by a folder walk, so a document that is not a
+    config the linter knows is skipped rather than reported."""
     if len(text) > max_bytes:
-        return [_unpositioned(path, "KMHA003", _too_large(len(text), max_bytes))]
+        return FileReport(
+            path, [_unpositioned(path, rules.INPUT_TOO_LARGE, _too_large(len(text), max_bytes))]
+        )
     try:
         parsed = parse(text)
     except Malformed as error:
+        if walked and not any(marker in text for marker in _CONFIG_MARKERS):
+            return FileReport(path, skipped="not JSON, and not a model config")
         if not text.strip():
             message, hint = "Invalid JSON: the input is empty.", WHAT_TO_LINT
         else:
             message = f"Invalid JSON: {error.reason} at line {error.line}, column {error.column}."
             hint = "Fix the JSON syntax (a missing comma or quote, a trailing comma, a comment)."
-        severity = RULES["KMHA001"].severity
-        return [Finding(path, error.line, error.column, "", "KMHA001", severity, message, hint)]
+        where = (error.line, error.column)
+        return FileReport(path, [Finding(path, *where, "", rules.INVALID_JSON, message, hint)])
     except TooDeep as error:
         hint = "Check that this is a Keras model config: a real one nests a few dozen levels."
-        return [_unpositioned(path, "KMHA003", (str(error) + ".", hint))]
+        return FileReport(
+            path, [_unpositioned(path, rules.INPUT_TOO_LARGE, (str(error) + ".", hint))]
+        )
+    kind = document_kind(parsed.value)
+    if kind is None and walked:
+        return FileReport(path, skipped="not a model config")
     source = SourceMap(text)
     issues: list[Issue] = []
     if parsed.has_duplicate_keys:
-        issues += [
-            Issue(
-                "KMHA002",
-                dup.pointer,
-                f"Duplicate key `{dup.key}` in {dup.pointer.rsplit('/', 1)[0] or 'the document'}:"
-                f" the value at line {source.line_column(dup.first_offset)[0]} is silently "
-                "replaced by this one.",
-                f"Keep one `{dup.key}`: delete the value you do not want.",
-                at_key=True,
-            )
-            for dup in source.duplicates()
-        ]
-    issues += check_document(parsed.value)
-    return _positioned(path, issues, source)
+        issues += [_duplicate(dup, source) for dup in source.duplicates()]
+    if parsed.has_odd_numbers:
+        issues += [_odd_number(number) for number in source.odd_numbers()]
+    if not any(issue.rule is rules.INTEGER_TOO_LONG for issue in issues):
+        # (Keras cannot read a file with such an integer at all: nothing else to check.)
+        issues += check_document(parsed.value)
+    return FileReport(path, _positioned(path, issues, source), kind)
+
+
+def _duplicate(dup, source: SourceMap) -> Issue:
+    return Issue(
+        rules.DUPLICATE_KEY,
+        dup.pointer,
+        f"Duplicate key `{dup.key}` in {dup.pointer.rsplit('/', 1)[0] or 'the document'}:"
+        f" the value at line {source.line_column(dup.first_offset)[0]} is silently "
+        "replaced by this one.",
+        f"Keep one `{dup.key}`: delete the value you do not want.",
+        at_key=True,
+    )
+
+
+def _odd_number(number) -> Issue:
+    where = number.pointer or "the document"
+    if number.too_long:
+        return Issue(
+            rules.INTEGER_TOO_LONG,
+            number.pointer,
+            f"Integer too long at {where}: {number.literal}. Expected at most 4300 digits, "
+            "the most Python's json (which Keras uses) converts; received more, so Keras "
+            "cannot load this file at all.",
+            "Replace the number with the size you meant.",
+        )
+    return Issue(
+        rules.NON_FINITE_NUMBER,
+        number.pointer,
+        f"Non-finite number at {where}: `{number.literal}` is not JSON. Expected a finite "
+        f"number; received {number.literal}.",
+        "Write the value you meant (a finite number), or remove the argument to use its default.",
+    )
 
 
 def _positioned(path: str, issues: list[Issue], source: SourceMap) -> list[Finding]:
@@ -61,17 +120,18 @@ def _positioned(path: str, issues: list[Issue], source: SourceMap) -> list[Findi
         if identity in seen:  # a shared nested model reports once
             continue
         seen.add(identity)
-        line, column = source.position(issue.pointer, issue.at_key)
+        span = source.span(issue.pointer, issue.at_key)
         findings.append(
             Finding(
                 path,
-                line,
-                column,
+                span.line,
+                span.column,
                 issue.pointer,
-                issue.code,
-                issue.severity,
+                issue.rule,
                 issue.message,
                 issue.hint,
+                span.end_line,
+                span.end_column,
             )
         )
     return sorted(findings, key=lambda f: (f.line, f.column, f.code))
@@ -86,8 +146,8 @@ def _too_large(size: int | None, limit: int) -> tuple[str, str]:
     )
 
 
-def _unpositioned(path: str, code: str, text: tuple[str, str]) -> Finding:
-    return Finding(path, 1, 1, "", code, RULES[code].severity, text[0], text[1])
+def _unpositioned(path: str, rule: rules.Rule, text: tuple[str, str]) -> Finding:
+    return Finding(path, 1, 1, "", rule, text[0], text[1])
 
 
 def read_config(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str] | Finding:
@@ -113,15 +173,17 @@ def read_config(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str] | Find
                     data = handle.read(max_bytes + 1)
                     size = os.fstat(handle.fileno()).st_size
     except (OSError, ValueError, RuntimeError) as error:
-        return _unpositioned(path, "KMHA004", (f"Cannot read the input: {error}.", _fix_for(error)))
+        return _unpositioned(
+            path, rules.UNREADABLE_INPUT, (f"Cannot read the input: {error}.", _fix_for(error))
+        )
     if len(data) > max_bytes:
-        return _unpositioned(name, "KMHA003", _too_large(size, max_bytes))
+        return _unpositioned(name, rules.INPUT_TOO_LARGE, _too_large(size, max_bytes))
     try:
         return data.decode("utf-8-sig"), name
     except UnicodeDecodeError as error:
         return _unpositioned(
             name,
-            "KMHA004",
+            rules.UNREADABLE_INPUT,
             (
                 f"The input is not UTF-8 text (byte {error.start}).",
                 "Lint a JSON config or a .keras archive; HDF5 (.h5) models are not supported.",
@@ -149,7 +211,7 @@ def _archive_member(handle, path: str, max_bytes: int) -> bytes | Finding:
             except KeyError:
                 return _unpositioned(
                     path,
-                    "KMHA004",
+                    rules.UNREADABLE_INPUT,
                     (
                         f"The archive has no {ARCHIVE_MEMBER}: not a Keras 3 .keras file.",
                         "Save the model with `model.save('model.keras')`.",
@@ -157,31 +219,42 @@ def _archive_member(handle, path: str, max_bytes: int) -> bytes | Finding:
                 )
             if info.file_size > max_bytes:
                 name = f"{path}::{ARCHIVE_MEMBER}"
-                return _unpositioned(name, "KMHA003", _too_large(info.file_size, max_bytes))
+                return _unpositioned(
+                    name, rules.INPUT_TOO_LARGE, _too_large(info.file_size, max_bytes)
+                )
             with archive.open(info) as member:
                 return member.read(max_bytes + 1)
     except zipfile.BadZipFile as error:
         raise ValueError(f"not a valid zip archive ({error})") from None
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given; directories walked (sorted) for *.json and *.keras."""
+def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """(path, walked) pairs: files as given (walked False); directories walked, sorted, for
+    *.json and *.keras (walked True)."""
     for path in paths:
         if path != "-" and os.path.isdir(path):
             for found in sorted(Path(path).rglob("*")):
-                if found.suffix in (".json", ".keras") and found.is_file():
-                    yield str(found)
+                if found.suffix in CONFIG_SUFFIXES and found.is_file():
+                    yield str(found), True
         else:
-            yield path
+            yield path, False
+
+
+def lint_file(path: str, *, max_bytes: int = MAX_BYTES, walked: bool = False) -> FileReport:
+    """Read and lint one path; an unreadable input becomes a KMHA004 finding."""
+    read = read_config(path, max_bytes)
+    if isinstance(read, Finding):
+        return FileReport(read.path, [read])
+    # An archive is a Keras file whatever folder it sits in: never skipped.
+    return _lint_text(read[0], read[1], max_bytes=max_bytes, walked=walked and "::" not in read[1])
+
+
+def lint_reports(paths: Iterable[str], *, max_bytes: int = MAX_BYTES) -> Iterator[FileReport]:
+    """A report per input file, directories walked; other JSON found in folders is skipped."""
+    for path, walked in expand_paths(paths):
+        yield lint_file(path, max_bytes=max_bytes, walked=walked)
 
 
 def lint_paths(paths: Iterable[str], *, max_bytes: int = MAX_BYTES) -> list[Finding]:
     """Findings of every file under ``paths``; unreadable inputs become KMHA004 findings."""
-    findings: list[Finding] = []
-    for path in expand_paths(paths):
-        read = read_config(path, max_bytes)
-        if isinstance(read, Finding):
-            findings.append(read)
-        else:
-            findings += lint_text(read[0], read[1], max_bytes=max_bytes)
-    return findings
+    return [f for report in lint_reports(paths, max_bytes=max_bytes) for f in report.findings]

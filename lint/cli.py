@@ -1,7 +1,10 @@
 """The `kmha-lint` command line.
 
-Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or an
-unreadable input (the other inputs are still linted and reported).
+Exit status, as in ruff: 0 no errors (warnings allowed), 1 errors found, 2 usage error, an
+unreadable input (the other inputs are still linted and reported) or an internal error.
+
+Start-up is part of the product (it runs in pre-commit hooks): this module imports only
+argparse at first; the checks load when there is something to check.
 """
 
 from __future__ import annotations
@@ -9,85 +12,55 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from kmha_lint import __version__
-from kmha_lint.api import MAX_BYTES, expand_paths, lint_paths
-from kmha_lint.output import FORMATS
-from kmha_lint.rules import RULES
 
 EXIT_CLEAN, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-_SETTINGS = {"select", "ignore", "format", "output-format", "max-bytes", "paths"}
-
-
-class UsageError(Exception):
-    pass
-
-
-def find_settings(start: Path) -> tuple[dict, Path | None]:
-    """The [tool.kmha-lint] table of the nearest pyproject.toml at or above ``start``."""
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            import tomllib  # only when there is a pyproject.toml to read
-
-            try:
-                text = candidate.read_text(encoding="utf-8")
-                data = tomllib.loads(text) if "kmha-lint" in text else {}
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-                raise UsageError(f"{candidate}: cannot read it: {error}") from None
-            table = data.get("tool", {}).get("kmha-lint")
-            if table is None:
-                continue
-            if not isinstance(table, dict):
-                raise UsageError(f"{candidate}: [tool.kmha-lint] must be a table")
-            unknown = set(table) - _SETTINGS
-            if unknown:
-                raise UsageError(
-                    f"{candidate}: unknown [tool.kmha-lint] key(s) {sorted(unknown)}; "
-                    f"known: {sorted(_SETTINGS)}"
-                )
-            return table, candidate
-    return {}, None
-
-
-def _codes(value: object, origin: str) -> list[str]:
-    """Rule selectors: codes or prefixes of codes ('KMHA2' selects all geometry rules)."""
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise UsageError(f"{origin}: expected a list of rule codes, got {value!r}")
-    codes = [i.strip().upper() for i in items if i.strip()]
-    for code in codes:
-        if not any(rule.startswith(code) for rule in RULES):
-            raise UsageError(f"{origin}: {code!r} matches no rule; see --list-rules")
-    return codes
-
-
-def _paths(value: object, origin: Path | None, where: str) -> list[str]:
-    """`paths` from pyproject.toml, relative to the folder that holds it."""
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise UsageError(f"{where}: `paths` must be a list of strings, got {value!r}")
-    base = origin.parent if origin is not None else Path.cwd()
-    return [str(base / p) for p in value]
+FORMAT_NAMES = ("github", "json", "sarif", "text")
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # kmha_lint.api.MAX_BYTES, without importing it
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kmha-lint",
-        description="Lint Keras model configs (model.to_json(), .keras archives, Keras 2 JSON) "
-        "for attention geometry and shape mistakes, without TensorFlow.",
+        description="Lint Keras model configs (model.to_json(), .keras archives, Keras 2 JSON), "
+        "KerasHub presets and Hugging Face config.json for attention geometry and shape "
+        "mistakes, without TensorFlow.",
     )
     parser.add_argument("paths", nargs="*", help="files, directories (*.json, *.keras) or -")
     parser.add_argument(
-        "--format", "--output-format", choices=sorted(FORMATS), help="output format (text)"
+        "--format", "--output-format", choices=FORMAT_NAMES, help="output format (text)"
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FILE_OR_SETTING",
+        help="a settings file (pyproject.toml or kmha-lint.toml) used for every input instead "
+        "of the closest one, or a 'key = value' setting that overrides it (repeatable)",
     )
     parser.add_argument("--select", help="comma-separated codes or prefixes to report")
+    parser.add_argument("--extend-select", help="codes or prefixes to report in addition")
     parser.add_argument("--ignore", help="comma-separated codes or prefixes to skip")
+    parser.add_argument("--extend-ignore", help="codes or prefixes to skip in addition")
     parser.add_argument(
-        "--max-bytes", type=_positive_int, help=f"largest config text ({MAX_BYTES})"
+        "--max-bytes", type=_positive_int, help=f"largest config text ({DEFAULT_MAX_BYTES})"
     )
     parser.add_argument(
         "--exit-zero", action="store_true", help="exit 0 even when errors are found"
+    )
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print how often each rule fired, and how many files were linted or skipped",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print each model as the linter sees it (layers, output shapes, parameters)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list every file, linted or skipped"
     )
     parser.add_argument("--list-rules", action="store_true", help="print the rule table")
     parser.add_argument("--explain", metavar="CODE", help="explain one rule")
@@ -101,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(exit_.code or 0)
+    from kmha_lint.settings import UsageError
+
     try:
         return _run(args)
     except UsageError as error:
@@ -126,58 +101,133 @@ def _positive_int(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.list_rules:
-        for rule in RULES.values():
-            print(f"{rule.code}  {rule.severity:<7}  {rule.name:<26}  {rule.summary}")
-        return EXIT_CLEAN
-    if args.explain:
-        rule = RULES.get(args.explain.upper())
-        if rule is None:
-            raise UsageError(f"unknown rule {args.explain!r}; see --list-rules")
-        print(f"{rule.code} ({rule.name}, {rule.severity}): {rule.summary}\n\n{rule.explanation}")
-        return EXIT_CLEAN
-    settings, origin = find_settings(Path.cwd())
-    where = str(origin) if origin else "settings"
-    paths = args.paths or _paths(settings.get("paths", []), origin, where)
+    if args.list_rules or args.explain:
+        return _rules(args)
+    from kmha_lint import settings as cfg
+
+    fixed, inline = _config_arguments(args.config)
+    finder = cfg.SettingsFinder(fixed)
+    here = finder.for_folder(cfg.Path.cwd())
+    where = str(here.origin) if here.origin else "settings"
+    flags = cfg.Layer(
+        select=cfg.codes(args.select, "--select") if args.select is not None else None,
+        extend_select=cfg.codes(args.extend_select or [], "--extend-select"),
+        ignore=cfg.codes(args.ignore or [], "--ignore")
+        + cfg.codes(args.extend_ignore or [], "--extend-ignore"),
+    )
+    paths = args.paths or list(inline.paths or here.layer.paths)
     if not paths:
-        raise UsageError(
+        raise cfg.UsageError(
             "no input; pass files, directories or - for standard input, or set `paths` "
             "in [tool.kmha-lint]"
         )
-    select = _setting(args.select, "--select", settings, "select", where, [])
-    ignore = _setting(args.ignore, "--ignore", settings, "ignore", where, [])
-    select, ignore = _codes(*select), _codes(*ignore)
-    fmt = args.format or settings.get("output-format", settings.get("format", "text"))
-    if fmt not in FORMATS:
-        raise UsageError(f"{where}: unknown format {fmt!r}; choose from {sorted(FORMATS)}")
-    max_bytes = args.max_bytes or settings.get("max-bytes", MAX_BYTES)
-    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:
-        raise UsageError(f"{where}: `max-bytes` must be a positive integer, got {max_bytes!r}")
+    fmt = args.format or inline.format or here.layer.format or "text"
+    if fmt not in FORMAT_NAMES:
+        raise cfg.UsageError(f"{where}: unknown format {fmt!r}; choose from {list(FORMAT_NAMES)}")
+    max_bytes = args.max_bytes or inline.max_bytes or here.layer.max_bytes or DEFAULT_MAX_BYTES
+    if args.summary:
+        return _summaries(paths, fmt, max_bytes)
 
-    files = list(expand_paths(paths))
-    if not files:
-        print(
-            "kmha-lint: warning: no *.json or *.keras files under the given paths", file=sys.stderr
-        )
-    findings = lint_paths(files, max_bytes=max_bytes)
-    shown = [f for f in findings if _wanted(f.code, select, ignore)]
-    rendered = FORMATS[fmt](shown)
+    from kmha_lint.api import lint_reports
+    from kmha_lint.output import FORMATS, statistics
+
+    shown, unreadable, linted, skipped = [], False, 0, []
+    for report in lint_reports(paths, max_bytes=max_bytes):
+        if report.skipped:
+            skipped.append(report)
+            if args.verbose:
+                print(f"kmha-lint: skipped {report.path}: {report.skipped}", file=sys.stderr)
+            continue
+        linted += 1
+        selection = finder.for_path(report.path).selection.then(inline).then(flags)
+        wanted = [f for f in report.findings if selection.enabled(f.code, report.path)]
+        unreadable |= any(f.rule.code == "KMHA004" for f in report.findings)
+        shown += wanted
+        if args.verbose:
+            kind = report.kind or "unrecognised"
+            print(
+                f"kmha-lint: linted {report.path} ({kind}): {len(wanted)} finding(s)",
+                file=sys.stderr,
+            )
+    if not linted:
+        what = f" ({len(skipped)} other JSON file(s) skipped)" if skipped else ""
+        print(f"kmha-lint: warning: no model configs under the given paths{what}", file=sys.stderr)
+    rendered = (
+        statistics(shown, linted, len(skipped), fmt) if args.statistics else FORMATS[fmt](shown)
+    )
     if rendered:
         print(rendered)
-    if any(f.code == "KMHA004" for f in findings):
+    if unreadable:
         return EXIT_USAGE
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_ERRORS if any(f.severity == "error" for f in shown) else EXIT_CLEAN
 
 
-def _setting(given, flag: str, settings: dict, key: str, where: str, default):
-    """A value and where it came from: the command line wins over pyproject.toml."""
-    if given is not None:
-        return given, flag
-    return settings.get(key, default), where
+def _rules(args: argparse.Namespace) -> int:
+    from kmha_lint.rules import RULES
+    from kmha_lint.settings import UsageError
+
+    if args.list_rules:
+        for rule in RULES.values():
+            print(f"{rule.code}  {rule.severity:<7}  {rule.name:<26}  {rule.summary}")
+        return EXIT_CLEAN
+    rule = RULES.get(args.explain.upper())
+    if rule is None:
+        raise UsageError(f"unknown rule {args.explain!r}; see --list-rules")
+    print(f"{rule.code} ({rule.name}, {rule.severity}): {rule.summary}\n\n{rule.explanation}")
+    return EXIT_CLEAN
 
 
-def _wanted(code: str, select: list[str], ignore: list[str]) -> bool:
-    selected = not select or any(code.startswith(s) for s in select)
-    return selected and not any(code.startswith(i) for i in ignore)
+def _config_arguments(values: list[str]):
+    """--config values: at most one settings file, and any number of 'key = value' lines."""
+    from kmha_lint import settings as cfg
+
+    fixed, table = None, {}
+    for value in values:
+        path = cfg.Path(value)
+        if path.is_file():
+            if fixed is not None:
+                raise cfg.UsageError("--config: give at most one settings file")
+            fixed = cfg.read_settings_file(path, explicit=True)
+            continue
+        import tomllib
+
+        try:
+            table.update(tomllib.loads(value))
+        except tomllib.TOMLDecodeError as error:
+            raise cfg.UsageError(
+                f"--config {value!r}: neither an existing file nor a 'key = value' setting "
+                f"({error})"
+            ) from None
+    return fixed, cfg.layer_from_table(table, "--config", None)
+
+
+def _summaries(paths: list[str], fmt: str, max_bytes: int) -> int:
+    """`--summary`: each model as the linter sees it, instead of findings."""
+    from kmha_lint.api import expand_paths, read_config
+    from kmha_lint.jsonsource import Malformed, TooDeep, parse
+    from kmha_lint.summary import render_json, render_text, summarize_document
+
+    summaries, status = [], EXIT_CLEAN
+    for path, walked in expand_paths(paths):
+        read = read_config(path, max_bytes)
+        if not isinstance(read, tuple):
+            print(f"{read.path}: {read.code} {read.message}", file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        try:
+            document = parse(read[0]).value
+        except (Malformed, TooDeep) as error:
+            print(f"{read[1]}: not JSON ({error}); run kmha-lint on it", file=sys.stderr)
+            status = max(status, EXIT_ERRORS)
+            continue
+        summary = summarize_document(document, read[1])
+        if summary is None:
+            if not walked:
+                print(f"{read[1]}: not a model config kmha-lint knows", file=sys.stderr)
+                status = max(status, EXIT_ERRORS)
+            continue
+        summaries.append(summary)
+    print(render_json(summaries) if fmt == "json" else render_text(summaries))
+    return status

@@ -10,24 +10,42 @@ from kmha_lint.rules import RULES, Rule
 
 @dataclass(frozen=True)
 class Finding:
-    """One diagnostic, positioned in the source text (line and column are 1-based)."""
+    """One diagnostic, positioned in the source text: 1-based line and column of its start,
+    and of its end (exclusive, as in ruff and SARIF)."""
 
     path: str
     line: int
     column: int
     pointer: str
-    code: str
-    severity: str
+    rule: Rule
     message: str
     hint: str
+    end_line: int = 0  # 0: the same as the start
+    end_column: int = 0
+
+    def __post_init__(self):
+        if not self.end_line:
+            object.__setattr__(self, "end_line", self.line)
+            object.__setattr__(self, "end_column", self.column + 1)
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def severity(self) -> str:
+        return self.rule.severity
 
     def as_dict(self) -> dict[str, object]:
         return {
             "path": self.path,
             "line": self.line,
             "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
             "pointer": self.pointer,
             "code": self.code,
+            "name": self.rule.name,
             "severity": self.severity,
             "message": self.message,
             "hint": self.hint,

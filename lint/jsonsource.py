@@ -31,15 +31,36 @@ class TooDeep(ValueError):
     """The JSON nests deeper than the parser's recursion limit."""
 
 
+# Python refuses to turn longer digit strings into ints (sys.int_max_str_digits), so Keras,
+# which reads configs with `json.loads`, cannot read such a number.
+MAX_INT_DIGITS = 4300
+NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
+
+
+class TooLongInt(float):
+    """Stands in for an integer literal too long to convert; it compares like infinity."""
+
+    def __new__(cls, digits: int):
+        self = super().__new__(cls, "inf")
+        self.digits = digits
+        return self
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
 @dataclass(frozen=True)
 class Parsed:
     value: object
     has_duplicate_keys: bool
+    # Non-standard or unconvertible number literals seen, which SourceMap.numbers() locates.
+    has_odd_numbers: bool = False
 
 
 def parse(text: str) -> Parsed:
-    """Parse ``text`` as Keras does (the last of repeated keys wins), noting repeats."""
-    repeats = False
+    """Parse ``text`` as Keras does (the last of repeated keys wins), noting repeats,
+    NaN/Infinity literals and integers too long to convert (never an exception for those)."""
+    repeats = odd = False
 
     def pairs_to_dict(pairs: list[tuple[str, object]]) -> dict:
         nonlocal repeats
@@ -48,13 +69,27 @@ def parse(text: str) -> Parsed:
             repeats = True
         return result
 
+    def constant(name: str) -> float:
+        nonlocal odd
+        odd = True
+        return float(name.replace("Infinity", "inf"))
+
+    def integer(digits: str) -> int | float:
+        nonlocal odd
+        if len(digits) - digits.startswith("-") > MAX_INT_DIGITS:
+            odd = True
+            return TooLongInt(len(digits))
+        return int(digits)
+
     try:
-        value = json.loads(text, object_pairs_hook=pairs_to_dict)
+        value = json.loads(
+            text, object_pairs_hook=pairs_to_dict, parse_constant=constant, parse_int=integer
+        )
     except json.JSONDecodeError as error:
         raise Malformed(error.msg, error.lineno, error.colno) from None
     except RecursionError:
         raise TooDeep("The JSON nests deeper than the parser allows (about 1,000 levels)") from None
-    return Parsed(value, repeats)
+    return Parsed(value, repeats, odd)
 
 
 def escape_token(token: str | int) -> str:
@@ -67,6 +102,25 @@ def pointer_of(*tokens: str | int) -> str:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Where a finding points: 1-based start line and column, and the end (exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class OddNumber:
+    """A number literal Keras's reader treats specially: NaN/Infinity, or too many digits."""
+
+    pointer: str
+    literal: str
+    too_long: bool
+
+
+@dataclass(frozen=True)
 class Duplicate:
     pointer: str
     key: str
@@ -75,30 +129,43 @@ class Duplicate:
 
 
 class SourceMap:
-    """Offsets of every value (and of the key naming it) by JSON Pointer, built on demand."""
+    """Spans of every value (and of the key naming it) by JSON Pointer, built on demand."""
 
     def __init__(self, text: str):
         self._text = text
-        self._offsets: dict[str, tuple[int | None, int]] | None = None
+        # pointer -> (key start, key end, value start, value end); keys are None in arrays
+        self._spans: dict[str, list] | None = None
         self._duplicates: list[Duplicate] = []
+        self._odd_numbers: list[OddNumber] = []
         self._line_starts: list[int] | None = None
 
     def duplicates(self) -> list[Duplicate]:
         self._scan()
         return self._duplicates
 
+    def odd_numbers(self) -> list[OddNumber]:
+        """NaN/Infinity literals and integers too long to convert, in text order."""
+        self._scan()
+        return self._odd_numbers
+
     def position(self, pointer: str, at_key: bool = False) -> tuple[int, int]:
-        """1-based (line, column) of the value at ``pointer``, or of its key with ``at_key``.
+        """1-based (line, column) of the value at ``pointer``, or of its key with ``at_key``."""
+        span = self.span(pointer, at_key)
+        return span.line, span.column
+
+    def span(self, pointer: str, at_key: bool = False) -> Span:
+        """The value at ``pointer`` (or its key, with ``at_key``), start and end.
 
         A pointer that names nothing in the text (a missing member) falls back to its
         nearest existing ancestor, as Spectral does.
         """
-        offsets = self._scan()
-        while pointer not in offsets and pointer:
+        spans = self._scan()
+        while pointer not in spans and pointer:
             pointer = pointer.rsplit("/", 1)[0]
-        key_offset, value_offset = offsets.get(pointer, (None, 0))
-        offset = key_offset if at_key and key_offset is not None else value_offset
-        return self.line_column(offset)
+        key_start, key_end, start, end = spans.get(pointer, (None, None, 0, 0))
+        if at_key and key_start is not None:
+            start, end = key_start, key_end
+        return Span(*self.line_column(start), *self.line_column(end))
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
@@ -106,23 +173,24 @@ class SourceMap:
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 
-    def _scan(self) -> dict[str, tuple[int | None, int]]:
-        if self._offsets is not None:
-            return self._offsets
-        offsets: dict[str, tuple[int | None, int]] = {}
-        # A frame per open container: [pointer, is_object, next_index, key, key_offset,
-        # expecting_key, {key: offset}].
+    def _scan(self) -> dict[str, list]:
+        if self._spans is not None:
+            return self._spans
+        spans: dict[str, list] = {}
+        # A frame per open container: [pointer, is_object, next_index, key, key_start,
+        # expecting_key, {key: offset}, key_end].
         stack: list[list] = []
         for match in _TOKEN.finditer(self._text):
             punct, string, literal = match.groups()
-            start = match.start(1 if punct else 2 if string else 3)
+            group = 1 if punct else 2 if string else 3
+            start = match.start(group)
             frame = stack[-1] if stack else None
             if punct in (":", ","):
                 if punct == "," and frame and frame[1]:
                     frame[5] = True
                 continue
             if punct in ("}", "]"):
-                stack.pop()
+                spans[stack.pop()[0]][3] = match.end(group)
                 continue
             if frame is not None and frame[1] and frame[5]:
                 key = json.loads(string) if "\\" in string else string[1:-1]
@@ -131,19 +199,26 @@ class SourceMap:
                     pointer = frame[0] + "/" + escape_token(key)
                     self._duplicates.append(Duplicate(pointer, key, start, first))
                 frame[6][key] = start
-                frame[3], frame[4], frame[5] = key, start, False
+                frame[3], frame[4], frame[5], frame[7] = key, start, False, match.end(group)
                 continue
             if frame is None:
-                pointer, key_offset = "", None
+                pointer, key_start, key_end = "", None, None
             elif frame[1]:
-                pointer, key_offset = frame[0] + "/" + escape_token(frame[3]), frame[4]
+                pointer = frame[0] + "/" + escape_token(frame[3])
+                key_start, key_end = frame[4], frame[7]
             else:
-                pointer, key_offset = f"{frame[0]}/{frame[2]}", None
+                pointer, key_start, key_end = f"{frame[0]}/{frame[2]}", None, None
                 frame[2] += 1
-            offsets[pointer] = (key_offset, start)
+            spans[pointer] = [key_start, key_end, start, match.end(group)]
             if punct == "{":
-                stack.append([pointer, True, 0, None, None, True, {}])
+                stack.append([pointer, True, 0, None, None, True, {}, None])
             elif punct == "[":
-                stack.append([pointer, False, 0, None, None, False, None])
-        self._offsets = offsets
-        return offsets
+                stack.append([pointer, False, 0, None, None, False, None, None])
+            elif literal is not None and (
+                literal in NON_FINITE or len(literal) - literal.startswith("-") > MAX_INT_DIGITS
+            ):
+                too_long = literal not in NON_FINITE
+                shown = f"{literal[:12]}... ({len(literal)} characters)" if too_long else literal
+                self._odd_numbers.append(OddNumber(pointer, shown, too_long))
+        self._spans = spans
+        return spans

@@ -1,4 +1,8 @@
-"""Output formats: every format is a view of the same list of Findings."""
+"""Output formats: every format is a thin view of the same list of Findings.
+
+Each Finding carries its Rule object; views read the code, name, severity and help link
+from it, never from a table of code strings.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,19 @@ from collections.abc import Callable
 
 from kmha_lint import __version__
 from kmha_lint.findings import Finding
-from kmha_lint.rules import RULES
+from kmha_lint.rules import RULES, Rule
 
-INFORMATION_URI = "https://github.com/kmha/kmha#kmha-lint"
+# The project's home; each rule's help is its anchor in the README's rule table
+# (`<a id="kmha201"></a>`), which tests/test_lint_output.py checks exists.
+REPOSITORY = "https://github.com/kmha/kmha"
+README = f"{REPOSITORY}/blob/main/README.md"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+
+
+def help_uri(rule: Rule) -> str:
+    return f"{README}#{rule.code.lower()}"
 
 
 def text(findings: list[Finding]) -> str:
@@ -39,7 +53,8 @@ def github(findings: list[Finding]) -> str:
 
     return "\n".join(
         f"::{f.severity} file={escape_property(_artifact(f.path))},line={f.line},col={f.column},"
-        f"title={escape_property('kmha-lint ' + f.code)}::"
+        f"endLine={f.end_line},endColumn={f.end_column},"
+        f"title={escape_property(f'kmha-lint ({f.code})')}::"
         + escape_data(f"{f.message} Hint: {f.hint}")
         for f in findings
     )
@@ -47,39 +62,22 @@ def github(findings: list[Finding]) -> str:
 
 def sarif(findings: list[Finding]) -> str:
     """SARIF 2.1.0, for GitHub code scanning and other SARIF viewers."""
-    codes = sorted(RULES)
+    catalogue = sorted(RULES.values(), key=lambda rule: rule.code)
+    index = {rule.code: i for i, rule in enumerate(catalogue)}
     rules = [
         {
-            "id": code,
-            "name": RULES[code].name,
-            "shortDescription": {"text": RULES[code].summary},
-            "fullDescription": {"text": RULES[code].explanation},
-            "help": {"text": RULES[code].explanation},
-            "helpUri": f"{INFORMATION_URI}-rules",
-            "defaultConfiguration": {"level": RULES[code].severity},
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.explanation},
+            "help": {"text": rule.explanation, "markdown": rule.explanation},
+            "helpUri": help_uri(rule),
+            "defaultConfiguration": {"level": rule.severity},
         }
-        for code in codes
-    ]
-    results = [
-        {
-            "ruleId": f.code,
-            "ruleIndex": codes.index(f.code),
-            "level": f.severity,
-            "message": {"text": f"{f.message} Hint: {f.hint}"},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _artifact(f.path)},
-                        "region": {"startLine": f.line, "startColumn": f.column},
-                    },
-                    "logicalLocations": [{"fullyQualifiedName": f.pointer or "/"}],
-                }
-            ],
-        }
-        for f in findings
+        for rule in catalogue
     ]
     log = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
@@ -87,15 +85,61 @@ def sarif(findings: list[Finding]) -> str:
                     "driver": {
                         "name": "kmha-lint",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
+                        "informationUri": f"{README}#kmha-lint",
                         "rules": rules,
                     }
                 },
-                "results": results,
+                "results": [_sarif_result(f, index[f.code]) for f in findings],
             }
         ],
     }
     return json.dumps(log, indent=2)
+
+
+def _sarif_result(finding: Finding, rule_index: int) -> dict:
+    location: dict = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _artifact(finding.path)},
+            "region": {
+                "startLine": finding.line,
+                "startColumn": finding.column,
+                "endLine": finding.end_line,
+                "endColumn": finding.end_column,
+            },
+        }
+    }
+    if finding.pointer:  # the whole document ("") has no logical location of its own
+        location["logicalLocations"] = [{"fullyQualifiedName": finding.pointer, "kind": "element"}]
+    return {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": finding.severity,
+        "message": {"text": f"{finding.message} Hint: {finding.hint}"},
+        "locations": [location],
+    }
+
+
+def statistics(findings: list[Finding], linted: int, skipped: int, fmt: str) -> str:
+    """`--statistics`: how often each rule fired (most first), and the files counted."""
+    counts: dict[str, tuple[int, Finding]] = {}
+    for f in findings:
+        counts[f.code] = (counts.get(f.code, (0, f))[0] + 1, f)
+    rows = sorted(counts.values(), key=lambda row: (-row[0], row[1].code))
+    if fmt == "json":
+        return json.dumps(
+            {
+                "rules": [
+                    {"code": f.code, "name": f.rule.name, "severity": f.severity, "count": n}
+                    for n, f in rows
+                ],
+                "files": {"linted": linted, "skipped": skipped},
+            },
+            indent=2,
+        )
+    width = max((len(str(n)) for n, _ in rows), default=1)
+    lines = [f"{n:>{width}}\t{f.code}\t{f.rule.name} ({f.severity})" for n, f in rows]
+    lines.append(f"Linted {linted} file(s); skipped {skipped} that are not model configs.")
+    return "\n".join(lines)
 
 
 def _artifact(path: str) -> str:

@@ -36,7 +36,7 @@ def test_text_output_and_exit_codes(in_tmp, capsys):
     status, out, _ = run(capsys, BAD_HEADS)
     assert status == 1
     first, hint, summary = out.splitlines()
-    assert first.startswith(f"{BAD_HEADS}:397:11: KMHA201 Layer `mha1`, argument `num_heads`")
+    assert first.startswith(f"{BAD_HEADS}:397:24: KMHA201 Layer `mha1`, argument `num_heads`")
     assert hint.startswith("  hint: Use num_heads in 2, 3, 4, 6")
     assert summary == "Found 1 error(s) and 0 warning(s)."
     assert run(capsys, GOOD)[:2] == (0, "")
@@ -80,23 +80,29 @@ def test_select_and_ignore_by_prefix(in_tmp, capsys):
     assert status == 2 and "'KMHA9' matches no rule" in err
 
 
-def test_pyproject_settings_are_found_walking_up(in_tmp, capsys, monkeypatch):
+def test_settings_closest_to_each_file_apply(in_tmp, capsys, monkeypatch):
     (in_tmp / "pyproject.toml").write_text(
         '[tool.kmha-lint]\nignore = ["KMHA201"]\nformat = "json"\n'
     )
-    (in_tmp / "deep" / "er").mkdir(parents=True)
-    monkeypatch.chdir(in_tmp / "deep" / "er")
-    assert run(capsys, BAD_HEADS)[:2] == (0, "[]\n")
-    assert run(capsys, BAD_HEADS, "--ignore", "KMHA3")[0] == 1  # the command line wins
+    deeper = in_tmp / "deep" / "er"
+    deeper.mkdir(parents=True)
+    shutil.copy(BAD_HEADS, deeper / "m.json")
+    monkeypatch.chdir(deeper)
+    assert run(capsys, "m.json")[:2] == (0, "[]\n")
+    # The command line adds to the file's ignores; --select replaces its selection.
+    assert run(capsys, "m.json", "--ignore", "KMHA3")[0] == 0
+    assert run(capsys, "m.json", "--select", "KMHA201")[0] == 1
+    # A file outside that folder tree does not get those settings.
+    assert run(capsys, BAD_HEADS)[0] == 1
     models = in_tmp / "models"
     models.mkdir()
     shutil.copy(BAD_HEADS, models / "m.json")
     (in_tmp / "pyproject.toml").write_text('[tool.kmha-lint]\npaths = ["models"]\n')
     status, out, _ = run(capsys)  # no paths on the command line: the configured ones
-    assert status == 1 and f"{models / 'm.json'}:397:11: KMHA201" in out
+    assert status == 1 and f"{models / 'm.json'}:397:24: KMHA201" in out
     (in_tmp / "pyproject.toml").write_text("[tool.kmha-lint]\nselct = []\n")
-    status, _, err = run(capsys, BAD_HEADS)
-    assert status == 2 and "unknown [tool.kmha-lint] key(s) ['selct']" in err
+    status, _, err = run(capsys, "m.json")
+    assert status == 2 and "unknown setting(s) ['selct']" in err
 
 
 def test_archive_findings_name_the_member_and_the_archive(in_tmp, capsys):
@@ -106,12 +112,12 @@ def test_archive_findings_name_the_member_and_the_archive(in_tmp, capsys):
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.write(BAD_HEADS, "config.json")
     status, out, _ = run(capsys, archive)
-    assert status == 1 and out.startswith(f"{archive}::config.json:397:11: KMHA201")
+    assert status == 1 and out.startswith(f"{archive}::config.json:397:24: KMHA201")
     status, out, _ = run(capsys, archive, "--format", "sarif")
     (result,) = json.loads(out)["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == str(archive)
     status, out, _ = run(capsys, archive, "--format", "github")
-    assert out.startswith(f"::error file={archive},line=397,col=11,")
+    assert out.startswith(f"::error file={archive},line=397,col=24,")
 
 
 def test_select_ignore_exit_zero_and_output_format_alias(in_tmp, capsys):
@@ -128,7 +134,7 @@ def test_byte_limit_settings_are_validated(in_tmp, capsys):
     status, out, _ = run(capsys, BAD_HEADS, "--max-bytes", "100")
     assert status == 1 and "KMHA003" in out and f"is {BAD_HEADS.stat().st_size} bytes" in out
     (in_tmp / "pyproject.toml").write_text('[tool.kmha-lint]\nmax-bytes = "abc"\n')
-    status, _, err = run(capsys, BAD_HEADS)
+    status, _, err = run(capsys, in_tmp / "x.json")
     assert status == 2 and "`max-bytes` must be a positive integer, got 'abc'" in err
     (in_tmp / "pyproject.toml").write_text("[tool.kmha-lint]\nmax-bytes = 100\n")
     assert run(capsys, BAD_HEADS)[0] == 1  # the configured limit applies
@@ -140,14 +146,14 @@ def test_missing_paths_and_empty_folders_say_what_to_do(in_tmp, capsys):
     assert "hint: Check the path: pass existing files, directories" in out
     (in_tmp / "empty").mkdir()
     status, out, err = run(capsys, in_tmp / "empty")
-    assert (status, out) == (0, "") and "no *.json or *.keras files" in err
+    assert (status, out) == (0, "") and "no model configs under the given paths" in err
 
 
 def test_an_internal_error_exits_2_without_a_traceback(in_tmp, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr("kmha_lint.cli.lint_paths", broken)
+    monkeypatch.setattr("kmha_lint.api.lint_reports", broken)
     status, out, err = run(capsys, BAD_HEADS)
     assert (status, out) == (2, "") and "Traceback" not in err
     assert err.startswith("kmha-lint: internal error: KeyError: 'surprise'. Please report it")
@@ -173,7 +179,12 @@ def test_sarif_output(in_tmp, capsys):
     (result,) = run_["results"]
     assert result["ruleId"] == "KMHA201" and result["level"] == "error"
     location = result["locations"][0]["physicalLocation"]
-    assert location["region"] == {"startLine": 397, "startColumn": 11}
+    assert location["region"] == {
+        "startLine": 397,
+        "startColumn": 24,
+        "endLine": 397,
+        "endColumn": 25,
+    }
     assert location["artifactLocation"]["uri"] == str(BAD_HEADS)
     assert run_["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "KMHA201"
 
@@ -181,7 +192,10 @@ def test_sarif_output(in_tmp, capsys):
 def test_github_annotations_escape_properties(in_tmp, capsys):
     status, out, _ = run(capsys, BAD_HEADS, "--format", "github")
     assert status == 1
-    assert out.startswith(f"::error file={BAD_HEADS},line=397,col=11,title=kmha-lint KMHA201::")
+    assert out.startswith(
+        f"::error file={BAD_HEADS},line=397,col=24,endLine=397,endColumn=25,"
+        "title=kmha-lint (KMHA201)::"
+    )
     assert "%0A" not in out and "Hint: Use num_heads" in out
     archive = in_tmp / "a,b.keras"
     archive.write_text("x")

@@ -68,3 +68,12 @@ def test_linter_from_the_wheel_runs_outside_the_repo(wheel, tmp_path):
     assert "Traceback" not in result.stderr
     findings = json.loads(result.stdout)
     assert findings and findings[0]["path"] == str(config)
+
+
+def test_wheel_ships_every_module_of_both_packages(wheel):
+    """A subpackage missing from pyproject's `packages` list would be left out silently."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder, package in (("lint", "kmha_lint"), ("kmha", "kmha")):
+        for module in (ROOT / folder).rglob("*.py"):
+            shipped = f"{package}/{module.relative_to(ROOT / folder).as_posix()}"
+            assert shipped in names, f"{module} is not in the wheel: list its package in pyproject"

@@ -1,0 +1,124 @@
+"""Every output format is a view of one findings model: SARIF validates against the SARIF
+2.1.0 schema (tests/data/sarif-schema-2.1.0.json, the OASIS file), spans have ends, and
+every rule's help link is an anchor that exists in the README."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+from kmha_lint.api import lint_paths, lint_text
+from kmha_lint.output import FORMATS, REPOSITORY, help_uri
+from kmha_lint.rules import RULES
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "lint"
+SARIF_SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+# One file per kind of position: a value, a key (duplicate), the whole document, an archive.
+SAMPLES = [
+    FIXTURES / "KMHA201" / "bad.json",
+    FIXTURES / "KMHA002" / "bad.json",
+    FIXTURES / "KMHA005" / "bad.json",
+    FIXTURES / "KMHA006" / "bad.json",
+    FIXTURES / "KMHA004" / "bad.keras",
+]
+
+
+@pytest.fixture(scope="module")
+def findings():
+    found = lint_paths([str(p) for p in SAMPLES])
+    assert {f.code for f in found} >= {"KMHA201", "KMHA002", "KMHA005", "KMHA006", "KMHA004"}
+    return found
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(findings):
+    log = json.loads(FORMATS["sarif"](findings))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    assert log["$schema"] == SARIF_SCHEMA["id"]
+    # empty runs validate too
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(FORMATS["sarif"]([])))
+
+
+def test_sarif_regions_pointers_and_rule_links(findings):
+    run = json.loads(FORMATS["sarif"](findings))["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for result, finding in zip(run["results"], findings, strict=True):
+        (location,) = result["locations"]
+        region = location["physicalLocation"]["region"]
+        assert (region["startLine"], region["startColumn"]) == (finding.line, finding.column)
+        assert (region["endLine"], region["endColumn"]) == (finding.end_line, finding.end_column)
+        if finding.pointer:
+            (logical,) = location["logicalLocations"]
+            assert logical["fullyQualifiedName"] == finding.pointer
+        else:  # the whole document: no "/" (which would name the key "")
+            assert "logicalLocations" not in location
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == finding.code
+    for rule in rules:
+        assert rule["helpUri"] == f"{REPOSITORY}/blob/main/README.md#{rule['id'].lower()}"
+
+
+def test_every_rule_link_is_an_anchor_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', readme))
+    missing = [code for code, rule in RULES.items() if help_uri(rule).split("#")[1] not in anchors]
+    assert not missing, f"README rule table rows without an anchor: {missing}"
+    # and each anchored row names its own rule
+    for code in RULES:
+        assert re.search(rf'<a id="{code.lower()}"></a>{code}\b', readme), code
+
+
+def test_json_output_has_spans_and_the_rule_name(findings):
+    rows = json.loads(FORMATS["json"](findings))
+    assert {
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "pointer",
+        "code",
+        "name",
+        "severity",
+        "message",
+        "hint",
+    } == set(rows[0])
+    for row in rows:
+        assert row["name"] == RULES[row["code"]].name
+        assert (row["end_line"], row["end_column"]) >= (row["line"], row["column"] + 1)
+
+
+def test_spans_cover_the_value_or_the_key():
+    text = (
+        '{"class_name": "Sequential", "config": {"name": "m", "layers": [\n'
+        ' {"class_name": "Dense", "config": {"name": "d", "units": "64"}}]}}'
+    )
+    (finding,) = lint_text(text)
+    # a wrong value: the span is the value `"64"`, quotes included
+    assert (finding.code, finding.pointer) == ("KMHA101", "/config/layers/0/config/units")
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (2, 59, 2, 63)
+    duplicated = '{"a": 1,\n "a": [1,\n 2]}'
+    (dup,) = [f for f in lint_text(duplicated) if f.code == "KMHA002"]
+    # a repeated key: the span is the second key, quotes included
+    assert (dup.line, dup.column, dup.end_line, dup.end_column) == (2, 2, 2, 5)
+
+
+def test_non_finite_numbers_and_huge_integers_are_positioned_findings():
+    text = '{"class_name": "Sequential", "config": {"layers": [], "x": NaN, "y": -Infinity}}'
+    odd = [f for f in lint_text(text) if f.code == "KMHA006"]
+    assert [(f.pointer, f.severity) for f in odd] == [
+        ("/config/x", "warning"),
+        ("/config/y", "warning"),
+    ]
+    assert "`NaN` is not JSON. Expected a finite number; received NaN." in odd[0].message
+    huge = '{"class_name": "Sequential",\n "config": {"layers": [], "units": ' + "9" * 5000 + "}}"
+    (finding,) = lint_text(huge)
+    assert (finding.code, finding.pointer, finding.line, finding.column) == (
+        "KMHA007",
+        "/config/units",
+        2,
+        36,
+    )
+    assert "(5000 characters)" in finding.message and "9" * 100 not in finding.message
