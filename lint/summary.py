@@ -44,6 +44,10 @@ def summarize_document(document: object, path: str) -> ModelSummary | None:
     kind = check.document_kind(document)
     if kind == "keras-model":
         return summarize_keras_model(document, path)
+    if kind in ("kerashub", "hf"):
+        from kmha_lint.hparams import summary
+
+        return summary.summarize(document, kind, path)
     return None
 
 
