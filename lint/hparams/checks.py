@@ -184,7 +184,8 @@ def check_size(report: Report, key: str) -> None:
     if value > 0:
         return
     lenient = (
-        key in family.layers
+        (key in family.layers and not family.strict_layers)
+        or key in family.windows
         or (value == 0 and key in family.zero_ok)
         or (value < 0 and key in family.negative_ok)
     )
@@ -380,9 +381,10 @@ def check_rotary(report: Report, attention: Attention, size: int) -> None:
             return
         elif fraction <= 0 or fraction > 1:
             report.add(
-                rules.HPARAM_OUT_OF_RANGE,
+                rules.HPARAM_DEGENERATE,
                 key,
-                "a rotary fraction outside (0, 1]",
+                "a rotary fraction outside (0, 1]; the library slices the head with it, so "
+                + ("no feature is rotated" if fraction <= 0 else "the whole head is rotated"),
                 "a number in (0, 1]",
                 str(fraction),
                 f"set `{key}` to the share of each head that is rotated, e.g. 0.25",

@@ -41,8 +41,8 @@ def _family(name, title, attention, *, required, sizes=(), rates=("dropout",), *
     )
 
 
-def _mha(heads="num_heads", **rest) -> tuple[Attention, ...]:
-    return (Attention(width="hidden_dim", heads=heads, derived=FLOORS, **rest),)
+def _mha(heads="num_heads", derived=FLOORS, **rest) -> tuple[Attention, ...]:
+    return (Attention(width="hidden_dim", heads=heads, derived=derived, **rest),)
 
 
 def _gqa(**rest) -> tuple[Attention, ...]:
@@ -185,7 +185,7 @@ FAMILIES: dict[str, Family] = {
         _family(
             "DebertaV3Backbone",
             "DeBERTaV3",
-            _mha(),
+            _mha(derived=DIVISIBLE),
             required=_ENCODER,
             sizes=(*_TEXT, "bucket_size"),
             defaults={"max_sequence_length": 512, "bucket_size": 256, "dropout": 0.1},
@@ -212,7 +212,12 @@ FAMILIES: dict[str, Family] = {
         _family(
             "GPTNeoXBackbone",
             "GPT-NeoX",
-            _mha(rotary=True, rotary_fraction="rotary_percentage", rotary_fraction_default=0.25),
+            _mha(
+                derived=DIVISIBLE,
+                rotary=True,
+                rotary_fraction="rotary_percentage",
+                rotary_fraction_default=0.25,
+            ),
             required=_ENCODER,
             sizes=_TEXT,
             defaults={"max_sequence_length": 512, "dropout": 0.0, "rotary_percentage": 0.25},
@@ -230,7 +235,7 @@ FAMILIES: dict[str, Family] = {
         _family(
             "FalconBackbone",
             "Falcon",
-            _mha(heads="num_attention_heads"),
+            _mha(heads="num_attention_heads", derived=DIVISIBLE),
             required=(
                 "vocabulary_size",
                 "num_layers",
@@ -318,6 +323,7 @@ FAMILIES: dict[str, Family] = {
             sizes=("vocabulary_size", "intermediate_dim"),
             windows=("sliding_window_size",),
             defaults={"dropout": 0, "sliding_window_size": 4096},
+            strict_layers=True,
             params=params.kh_gemma,
         ),
         _family(

@@ -119,7 +119,10 @@ def _kh_factorized_embedding(v, vocab_key: str) -> tuple[int, int]:
 def kh_albert(v) -> int:
     d, emb = _kh_factorized_embedding(v, "vocabulary_size")
     e, h, i = _int(v, "embedding_dim"), _int(v, "num_heads"), _int(v, "intermediate_dim")
-    shared = _int(v, "num_groups") * _int(v, "num_inner_repetitions")
+    groups = _int(v, "num_groups")
+    # Each group's layers are built when first called: never when num_layers < num_groups.
+    called = _int(v, "num_layers", 0) // groups > 0
+    shared = groups * _int(v, "num_inner_repetitions") if called else 0
     return emb + e * d + d + shared * _kh_encoder_layer(d, h, i) + d * d + d
 
 
@@ -137,7 +140,7 @@ def kh_deberta_v3(v) -> int:
     d, h, i = _kh_text(v)
     k = d // h
     emb = _int(v, "vocabulary_size") * d + _ln(d) + 2 * _int(v, "bucket_size") * d + _ln(d)
-    attention = 3 * (d * h * k + h * k) + h * k * d + d
+    attention = 3 * (d * h * k + h * k) + d * d + d  # output Dense built on hidden_dim
     return emb + _int(v, "num_layers", 0) * (attention + 2 * _ln(d) + _mlp(d, i))
 
 
@@ -153,7 +156,7 @@ def kh_gpt2(v) -> int:
 def kh_gpt_neox(v) -> int:
     d, h, i = _kh_text(v)
     k = d // h
-    attention = d * h * 3 * k + h * 3 * k + h * k * d + d
+    attention = d * h * 3 * k + h * 3 * k + d * d + d  # output Dense built on hidden_dim
     layer = attention + 2 * _ln(d) + _mlp(d, i)
     return _int(v, "vocabulary_size") * d + _int(v, "num_layers", 0) * layer + _ln(d)
 
@@ -161,7 +164,8 @@ def kh_gpt_neox(v) -> int:
 def _kh_bloom_like(v, heads_key: str) -> tuple[int, int]:
     d, h, i = _int(v, "hidden_dim"), _int(v, heads_key), _int(v, "intermediate_dim")
     k = d // h
-    layer = 3 * (d * h * k + h * k) + h * k * d + d + 2 * _ln(d) + _mlp(d, i)
+    # The output projection is a Dense built on hidden_dim features.
+    layer = 3 * (d * h * k + h * k) + d * d + d + 2 * _ln(d) + _mlp(d, i)
     return d, _int(v, "vocabulary_size") * d + _int(v, "num_layers", 0) * layer + _ln(d)
 
 
@@ -179,7 +183,8 @@ def kh_falcon(v) -> int:
 def _kh_decoder(
     v, *, head_dim: int | None, tied: bool, layer_extra: int = 0, qkv_bias: bool = False, mlp=None
 ) -> int:
-    d, h = _int(v, "hidden_dim"), _int(v, "num_query_heads")
+    # Zero query heads build (and fail at the first batch) where the head size is explicit.
+    d, h = _int(v, "hidden_dim"), _int(v, "num_query_heads", 0 if head_dim else 1)
     kv, i = _int(v, "num_key_value_heads"), _int(v, "intermediate_dim")
     k = head_dim if head_dim is not None else d // h
     attention = _attention(d, h, k, kv, qkv_bias=qkv_bias, out_bias=False)

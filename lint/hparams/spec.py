@@ -62,6 +62,8 @@ class Family:
     # with: a warning instead of an error.
     zero_ok: frozenset[str] = frozenset()
     negative_ok: frozenset[str] = frozenset()
+    # Layer counts of zero or less make the library fail (most build an empty stack).
+    strict_layers: bool = False
     # Integer arguments the library takes as any number (floats pass through unnoticed).
     float_ok: frozenset[str] = frozenset()
     # Booleans where integers belong: KerasHub reads them as 0 and 1 (Python bools are ints);
