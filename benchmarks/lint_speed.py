@@ -1,12 +1,15 @@
-"""kmha-lint speed: a cold `kmha-lint` process vs a fresh process running model_from_json.
+"""kmha-lint speed: a cold `kmha-lint` process vs a bare interpreter and vs model_from_json.
 
 Transformer configs of 2, 12 and 48 blocks are generated with Keras into a temporary
-folder. Each is then checked both ways in fresh processes (wall time, peak RSS); the
-linter is also timed in one warm process (configs/second), and on a 32-block width-4096
-config (about 6.6 billion parameters) whose JSON is made by widening a small model's JSON,
-so that no 26 GB of weights are ever allocated.
+folder. The linter is installed as a user gets it (`pip install kmha`, the linter alone)
+into a fresh virtual environment there, and each config is then checked in fresh
+processes (wall time, peak RSS), side by side with a bare start of the same interpreter
+(`python -c pass`) and with a fresh process running Keras's `model_from_json`. The linter
+is also timed in one warm process (configs/second), and on a 32-block width-4096 config
+(about 6.6 billion parameters) whose JSON is made by widening a small model's JSON, so that
+no 26 GB of weights are ever allocated.
 
-    .venv/bin/python benchmarks/lint_speed.py [--repeats 3]
+    .venv/bin/python benchmarks/lint_speed.py [--repeats 5] [--no-keras]
 
 Prints a markdown table (the README quotes it). Timings are medians of --repeats runs
 (Keras: of min(2, repeats) runs, as each takes seconds), after one warm-up run that writes
@@ -49,9 +52,7 @@ PEAK = (
     "atexit.register(_peak)\n"
 )
 LINT = PEAK + (
-    "import runpy\n"
-    "sys.argv = ['kmha-lint', *sys.argv[1:]]\n"
-    "runpy.run_module('kmha_lint', run_name='__main__')\n"
+    "from kmha_lint.cli import main\nsys.argv = ['kmha-lint', *sys.argv[1:]]\nsys.exit(main())\n"
 )
 KERAS_LOAD = PEAK + "import keras, kmha\nkeras.models.model_from_json(open(sys.argv[1]).read())\n"
 
@@ -108,6 +109,20 @@ def make_configs(folder: Path) -> None:
     (folder / "index.json").write_text(json.dumps(configs))
 
 
+def linter_venv(folder: Path) -> Path:
+    """A fresh environment with the default install (the linter alone); its python."""
+    import venv
+
+    venv.EnvBuilder(with_pip=True).create(folder)
+    python = folder / "bin" / "python"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(root)],
+        check=True,
+    )
+    return python
+
+
 def run_process(argv: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit status) of one fresh process."""
     start = time.perf_counter()
@@ -146,25 +161,29 @@ def warm_rate(path: Path, seconds: float = 2.0) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-keras", action="store_true", help="skip model_from_json")
     parser.add_argument("--generate", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         make_configs(Path(args.generate))
         return
-    lint = [sys.executable, "-c", LINT]
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, __file__, "--generate", tmp], check=True)
+        python = str(linter_venv(Path(tmp) / "venv"))
+        bare_s, bare_mib, _ = median_run([python, "-c", PEAK], args.repeats)
         configs = json.loads((Path(tmp) / "index.json").read_text())
         rows = []
         for name, (file, params) in configs.items():
             path = Path(tmp) / file
             layers = len(json.loads(path.read_text())["config"]["layers"])
-            lint_s, lint_mib, lint_status = median_run([*lint, str(path)], args.repeats)
+            lint_s, lint_mib, lint_status = median_run(
+                [python, "-c", LINT, str(path)], args.repeats
+            )
             rate, findings = warm_rate(path)
-            huge = "4096" in name
-            if huge:
-                keras_cell = "not run (≈26 GB of float32 weights)"
-                speedup = "-"
+            if "4096" in name:
+                keras_cell, speedup = "not run (≈26 GB of float32 weights)", "-"
+            elif args.no_keras:
+                keras_cell, speedup = "not run (--no-keras)", "-"
             else:
                 keras_s, keras_mib, keras_status = median_run(
                     [sys.executable, "-c", KERAS_LOAD, str(path)], min(2, args.repeats)
@@ -175,22 +194,22 @@ def main() -> None:
             assert lint_status == 0 and findings == 0, f"kmha-lint reported findings on {name}"
             rows.append(
                 f"| {name} | {layers} | {params / 1e6:,.0f} M | "
-                f"{path.stat().st_size / 1024:,.0f} KB | {lint_s * 1000:.0f} ms, "
-                f"{lint_mib:.0f} MiB | {keras_cell} | {speedup} | {rate:.1f} "
+                f"{path.stat().st_size / 1024:,.0f} KB | {bare_s * 1000:.0f} ms | "
+                f"{lint_s * 1000:.0f} ms, {lint_mib:.0f} MiB | {lint_s / bare_s:.1f}x | "
+                f"{keras_cell} | {speedup} | {rate:.1f} "
                 f"({1000 / rate:.1f} ms, {1e6 / rate / layers:.0f} µs/layer) |"
             )
-    startup, _, _ = median_run([sys.executable, "-c", "pass"], args.repeats)
     print(
         f"kmha-lint speed, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()} (bare start-up "
-        f"{startup * 1000:.0f} ms); medians of {args.repeats}\n"
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}; the linter from a fresh "
+        f"`pip install kmha` environment; medians of {args.repeats} runs\n"
     )
     print(
-        "| config | layers | parameters | JSON | cold `kmha-lint` (wall, peak RSS) | "
-        "cold `model_from_json` (wall, peak RSS) | speed-up | "
-        "warm configs/s (per config, per layer) |"
+        "| config | layers | parameters | JSON | bare `python -c pass` | cold `kmha-lint` "
+        "(wall, peak RSS) | cold / bare | cold `model_from_json` (wall, peak RSS) | "
+        "speed-up vs Keras | warm configs/s (per config, per layer) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 

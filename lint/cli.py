@@ -81,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"kmha-lint: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `kmha-lint ... | head`: the reader left; no traceback at exit
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - a bug of ours: say so, never a traceback
         print(
             f"kmha-lint: internal error: {type(error).__name__}: {error}. Please report it "
