@@ -147,3 +147,27 @@ def test_summary_of_configs(in_tmp, capsys):
     assert 'kerashub "Llama (KerasHub LlamaBackbone)"' in out
     assert "Total params: 95,552" in out
     assert "6 heads, 2 key/value heads, head size 10, width 64, query projection 60" in out
+
+
+def test_readme_shows_the_real_output(monkeypatch, capsys):
+    """The README's hyperparameter examples (text and summary) are what kmha-lint prints."""
+    import re
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("### Hyperparameter configs: KerasHub and Hugging Face", 1)[1]
+    section = section.split("\n### ", 1)[0]
+    monkeypatch.chdir(root)
+    blocks = re.findall(r"```console\n\$ kmha-lint (.*?)\n(.*?)```", section, re.S)
+    checked = 0
+    for arguments, shown in blocks:
+        if "--format" in arguments:
+            continue  # abbreviated in the README
+        expected = shown.split("$ echo $?")[0]
+        status = cli.main(arguments.split())
+        out = capsys.readouterr().out
+        assert out.rstrip("\n") == expected.rstrip("\n"), arguments
+        if "$ echo $?" in shown:
+            assert str(status) == shown.split("$ echo $?\n")[1].strip()
+        checked += 1
+    assert checked == 2
