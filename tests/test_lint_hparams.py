@@ -243,10 +243,16 @@ def test_hf_rotary_fraction():
         "rope_parameters": {"rope_theta": 10000.0, "partial_rotary_factor": 0.25},
     }
     assert _found(neox) == []
+    # transformers' partial rotary takes the rotated size from its cos table: 5 becomes 6.
     odd = _edit(neox, "rope_parameters/partial_rotary_factor", 0.3125)
-    assert _found(odd) == [("KMHA407", "/rope_parameters/partial_rotary_factor")]
+    assert _found(odd) == [("KMHA412", "/rope_parameters/partial_rotary_factor")]
     legacy = {**neox, "rope_parameters": None, "rotary_pct": 0.3125}
-    assert _found(legacy) == [("KMHA407", "/rotary_pct")]
+    assert _found(legacy) == [("KMHA412", "/rotary_pct")]
+    # More rotary features than a head has: the first batch fails.
+    above = _edit(neox, "rope_parameters/partial_rotary_factor", 1.5)
+    assert _found(above) == [("KMHA402", "/rope_parameters/partial_rotary_factor")]
+    # Llama rotates the whole head: an odd head_dim fails.
+    assert _found({**HF_LLAMA, "head_dim": 15}) == [("KMHA407", "/head_dim")]
 
 
 def test_hf_t5_head_size_is_explicit():

@@ -118,7 +118,7 @@ def test_cli_explain_every_new_rule(capsys):
     from kmha_lint.rules import RULES
 
     codes = [code for code in RULES if code.startswith("KMHA4")]
-    assert len(codes) == 11
+    assert len(codes) == 12
     for code in codes:
         assert cli.main(["--explain", code]) == 0
         out = capsys.readouterr().out

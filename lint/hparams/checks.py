@@ -181,11 +181,11 @@ def check_size(report: Report, key: str) -> None:
             f"write `{key}` as a whole number without quotes or a decimal point",
         )
         return
-    if value > 0:
+    if value > 0 or (value == 0 and key in family.zero_valid):
         return
     lenient = (
         (key in family.layers and not family.strict_layers)
-        or key in family.windows
+        or (key in family.windows and not family.strict_windows)
         or (value == 0 and key in family.zero_ok)
         or (value < 0 and key in family.negative_ok)
     )
@@ -379,6 +379,17 @@ def check_rotary(report: Report, attention: Attention, size: int) -> None:
                 f"write `{key}` as a number, e.g. 0.25",
             )
             return
+        elif fraction > 1 and attention.rotary_above_one_fails and int(size * fraction) > size:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                key,
+                f"a rotary fraction above 1: int({size} * {fraction}) = {int(size * fraction)} "
+                f"rotary features for heads of {size}, which the library cannot slice",
+                "a number in (0, 1]",
+                str(fraction),
+                f"set `{key}` to the share of each head that is rotated, e.g. 0.25",
+            )
+            return
         elif fraction <= 0 or fraction > 1:
             report.add(
                 rules.HPARAM_DEGENERATE,
@@ -397,7 +408,16 @@ def check_rotary(report: Report, attention: Attention, size: int) -> None:
     try:
         geometry.rotary_dim(report.unit.label, size, float(fraction), argument=argument)
     except ShapeError as error:
-        report.problem(rules.ROTARY_ODD, argument, error.problem)
+        if attention.rotary_odd_fails:
+            report.problem(rules.ROTARY_ODD, argument, error.problem)
+        else:
+            rotated = int(size * float(fraction))
+            problem = dataclasses.replace(
+                error.problem,
+                what=error.problem.what + f"; the library rounds it up and rotates {rotated + 1} "
+                "features without a word",
+            )
+            report.problem(rules.ROTARY_ODD_ROUNDED, argument, problem)
 
 
 def _token_values(value: object) -> list[object]:

@@ -26,6 +26,8 @@ Facts from the library's code (transformers 5.24.0) that drive the tables:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kmha_lint.hparams import params
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
@@ -489,6 +491,37 @@ FAMILIES: dict[str, Family] = {
         ),
     )
 }
+
+
+def _tune(name: str, *, attention: dict | None = None, **changes) -> None:
+    """What the corpus showed each library does with edge values, per family (data)."""
+    family = FAMILIES[name]
+    if attention:
+        changes["attention"] = tuple(replace(a, **attention) for a in family.attention)
+    FAMILIES[name] = replace(family, **changes)
+
+
+for _name in FAMILIES:
+    # A rotary fraction above 1 asks for more rotary features than a head has.
+    if any(a.rotary for a in FAMILIES[_name].attention):
+        _tune(_name, attention={"rotary_above_one_fails": True})
+# Partial rotary that takes the rotated size from the cos table: odd sizes are rounded up.
+_tune(
+    "gpt_neox",
+    attention={"rotary_odd_fails": False},
+    rates_unchecked=frozenset({"attention_dropout"}),
+)
+_tune("phi3", attention={"rotary_odd_fails": False})
+# The sliding-window mask of mistral and mixtral breaks with a window of zero or less.
+_tune("mistral", strict_windows=True)
+_tune("mixtral", strict_windows=True)
+# layer_types is validated against num_hidden_layers when the config is read.
+_tune("qwen2", strict_layers=True)
+_tune("qwen3", strict_layers=True)
+# DeBERTa-v2's default has no token type embedding at all.
+# (and its encoder has no output without a layer).
+_tune("deberta-v2", zero_valid=frozenset({"type_vocab_size"}), strict_layers=True)
+
 # Spellings of model_type that name the same family.
 ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox", "gpt_neox_japanese": None}
 

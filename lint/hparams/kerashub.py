@@ -90,16 +90,36 @@ def _check_albert_groups(unit: Unit, report) -> None:
 
 def _check_image_patches(unit: Unit, report) -> None:
     from kmha_lint.hparams import rules
-    from kmha_lint.hparams.checks import is_int
+    from kmha_lint.hparams.checks import _show, is_int
 
     shape, patch = unit.values["image_shape"], unit.values["patch_size"]
-    if "patch_size" in report.bad or not is_int(patch) or patch <= 0:
+    # patch_size is an int or a (height, width) pair (what get_config writes).
+    pair = patch if isinstance(patch, list) else [patch, patch]
+    if len(pair) != 2 or not all(is_int(p) for p in pair):
+        report.add(
+            rules.HPARAM_WRONG_TYPE,
+            "patch_size",
+            "wrong type",
+            "a positive integer, or a [height, width] pair of them",
+            _show(patch),
+            "write `patch_size` as a whole number or a pair of them",
+        )
+        return
+    if any(p <= 0 for p in pair):
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "patch_size",
+            "out of range",
+            "positive integers",
+            str(patch),
+            "set `patch_size` >= 1",
+        )
         return
     if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(s) for s in shape)):
         return
     channels_first = unit.values["data_format"] == "channels_first"
     height, width = (shape[1], shape[2]) if channels_first else (shape[0], shape[1])
-    for axis, size in (("height", height), ("width", width)):
+    for axis, size, patch in (("height", height, pair[0]), ("width", width, pair[1])):
         if size % patch:
             report.add(
                 rules.HPARAM_OUT_OF_RANGE,
@@ -334,6 +354,7 @@ FAMILIES: dict[str, Family] = {
             sizes=("vocabulary_size", "intermediate_dim", "image_size"),
             windows=("sliding_window_size",),
             defaults={"dropout": 0, "sliding_window_size": 1024},
+            strict_layers=True,
             params=params.kh_gemma3,
         ),
         _family(
@@ -364,7 +385,7 @@ FAMILIES: dict[str, Family] = {
                 "hidden_dim",
                 "mlp_dim",
             ),
-            sizes=("patch_size", "mlp_dim"),
+            sizes=("mlp_dim",),
             rates=("dropout_rate", "attention_dropout"),
             defaults={"dropout_rate": 0.0, "attention_dropout": 0.0},
             params=params.kh_vit,
@@ -382,7 +403,7 @@ FAMILIES: dict[str, Family] = {
                 "hidden_dim",
                 "intermediate_dim",
             ),
-            sizes=("patch_size", "intermediate_dim"),
+            sizes=("intermediate_dim",),
             rates=("dropout_rate", "attention_dropout"),
             defaults={"dropout_rate": 0.0, "attention_dropout": 0.0},
             params=params.kh_deit,

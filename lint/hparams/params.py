@@ -263,7 +263,8 @@ def kh_t5(v) -> int:
 
 
 def _patches(v) -> tuple[int, int]:
-    shape, p = v.get("image_shape"), _int(v, "patch_size")
+    shape, patch = v.get("image_shape"), v.get("patch_size")
+    ph, pw = _pair(patch)
     if not (isinstance(shape, list) and len(shape) == 3):
         raise _Unknown("image_shape")
     if v.get("data_format") == "channels_first":
@@ -273,7 +274,7 @@ def _patches(v) -> tuple[int, int]:
     for size in (hh, ww, c):
         if not (isinstance(size, int) and size > 0):
             raise _Unknown("image_shape")
-    return (hh // p) * (ww // p), p * p * c
+    return (hh // ph) * (ww // pw), ph * pw * c
 
 
 def _kh_vision_layer(v, inter_key: str, mha_bias: bool, mlp_bias: bool) -> int:
@@ -322,8 +323,11 @@ def kh_whisper(v) -> int:
 # ------------------------------------------------------------------------------------------
 
 
-def _hf_bert_layer(d: int, i: int) -> int:
-    return 4 * (d * d + d) + 2 * _ln(d) + _mlp(d, i)
+def _hf_bert_layer(d: int, i: int, h: int | None = None) -> int:
+    """q, k, v project to heads * (d // heads) features (all_head_size); the output
+    projection is hidden_size to hidden_size."""
+    a = d if h is None else h * (d // h)
+    return 3 * (d * a + a) + d * d + d + 2 * _ln(d) + _mlp(d, i)
 
 
 @_counted
@@ -331,15 +335,14 @@ def hf_bert(v) -> int:
     """BERT and RoBERTa: word, position and token type embeddings, layers, a pooler."""
     d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
     _int(v, "num_attention_heads")
-    emb = (_int(v, "vocab_size") + _int(v, "max_position_embeddings")) * d
+    emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d
     emb += _int(v, "type_vocab_size", 0) * d + _ln(d)
     return emb + _int(v, "num_hidden_layers", 0) * _hf_bert_layer(d, i) + d * d + d
 
 
 def _hf_factorized(v) -> tuple[int, int, int]:
     d, e, i = _int(v, "hidden_size"), _int(v, "embedding_size"), _int(v, "intermediate_size")
-    _int(v, "num_attention_heads")
-    emb = (_int(v, "vocab_size") + _int(v, "max_position_embeddings")) * e
+    emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * e
     emb += _int(v, "type_vocab_size", 0) * e + _ln(e)
     return d, i, emb
 
@@ -349,7 +352,8 @@ def hf_albert(v) -> int:
     d, i, emb = _hf_factorized(v)
     e = _int(v, "embedding_size")
     shared = _int(v, "num_hidden_groups") * _int(v, "inner_group_num")
-    return emb + e * d + d + shared * _hf_bert_layer(d, i) + d * d + d
+    layer = _hf_bert_layer(d, i, _int(v, "num_attention_heads"))
+    return emb + e * d + d + shared * layer + d * d + d
 
 
 @_counted
@@ -357,14 +361,15 @@ def hf_electra(v) -> int:
     d, i, emb = _hf_factorized(v)
     e = _int(v, "embedding_size")
     projection = e * d + d if e != d else 0
-    return emb + projection + _int(v, "num_hidden_layers", 0) * _hf_bert_layer(d, i)
+    layer = _hf_bert_layer(d, i, _int(v, "num_attention_heads"))
+    return emb + projection + _int(v, "num_hidden_layers", 0) * layer
 
 
 @_counted
 def hf_deberta_v2(v) -> int:
     d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
     _int(v, "num_attention_heads")
-    emb = _int(v, "vocab_size") * d + _ln(d)
+    emb = _int(v, "vocab_size", 0) * d + _ln(d)
     if _flag(v, "position_biased_input", True):
         emb += _int(v, "max_position_embeddings") * d
     emb += _int(v, "type_vocab_size", 0) * d
@@ -400,7 +405,7 @@ def hf_deberta_v2(v) -> int:
 def hf_distilbert(v) -> int:
     d, i = _int(v, "dim"), _int(v, "hidden_dim")
     _int(v, "n_heads")
-    emb = (_int(v, "vocab_size") + _int(v, "max_position_embeddings")) * d + _ln(d)
+    emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d + _ln(d)
     return emb + _int(v, "n_layers", 0) * _hf_bert_layer(d, i)
 
 
@@ -410,7 +415,7 @@ def hf_gpt2(v) -> int:
     _int(v, "n_head")
     i = _opt_int(v, "n_inner") or 4 * d
     layer = 2 * _ln(d) + d * 3 * d + 3 * d + d * d + d + _mlp(d, i)
-    emb = (_int(v, "vocab_size") + _int(v, "n_positions")) * d
+    emb = (_int(v, "vocab_size", 0) + _int(v, "n_positions")) * d
     return emb + _int(v, "n_layer", 0) * layer + _ln(d)
 
 
@@ -421,7 +426,7 @@ def hf_gpt_neox(v) -> int:
     bias = _flag(v, "attention_bias", True)
     attention = d * 3 * d + d * d + ((3 * d + d) if bias else 0)
     layer = 2 * _ln(d) + attention + _mlp(d, i)
-    return _int(v, "vocab_size") * d + _int(v, "num_hidden_layers", 0) * layer + _ln(d)
+    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + _ln(d)
 
 
 @_counted
@@ -434,7 +439,7 @@ def hf_opt(v) -> int:
     ln = _ln(d) if affine else 0
     attention = 4 * d * d + (4 * d if bias else 0)
     layer = attention + 2 * ln + _mlp(d, f, bias=bias)
-    total = _int(v, "vocab_size") * w + (_int(v, "max_position_embeddings") + 2) * d
+    total = _int(v, "vocab_size", 0) * w + (_int(v, "max_position_embeddings") + 2) * d
     if w != d:
         total += 2 * w * d
     if _flag(v, "do_layer_norm_before", True) and not _flag(v, "_remove_final_layer_norm", False):
@@ -447,7 +452,7 @@ def hf_bloom(v) -> int:
     d = _int(v, "hidden_size")
     _int(v, "n_head")
     layer = 2 * _ln(d) + d * 3 * d + 3 * d + d * d + d + _mlp(d, 4 * d)
-    return _int(v, "vocab_size") * d + _ln(d) + _int(v, "n_layer", 0) * layer + _ln(d)
+    return _int(v, "vocab_size", 0) * d + _ln(d) + _int(v, "n_layer", 0) * layer + _ln(d)
 
 
 @_counted
@@ -457,7 +462,8 @@ def hf_falcon(v) -> int:
     bias = _flag(v, "bias", False)
     new = _flag(v, "new_decoder_architecture", False)
     if new:
-        kv = _opt_int(v, "num_kv_heads") or h
+        kv = v.get("num_kv_heads")
+        kv = h if kv is None else _int(v, "num_kv_heads", 0)
         qkv = (h + 2 * kv) * k
     elif _flag(v, "multi_query", True):
         qkv = d + 2 * k
@@ -472,15 +478,16 @@ def hf_falcon(v) -> int:
     else:
         norms = 1 if _flag(v, "parallel_attn", True) else 2
     layer = norms * _ln(d) + attention + _mlp(d, f, bias=bias)
-    return _int(v, "vocab_size") * d + _int(v, "num_hidden_layers", 0) * layer + _ln(d)
+    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + _ln(d)
 
 
 def _hf_head_dim(v, explicit_default=None) -> int:
-    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
     head_dim = v.get("head_dim")
-    if head_dim is None:
-        return explicit_default if explicit_default is not None else d // h
-    return _int(v, "head_dim")
+    if head_dim is not None:
+        return _int(v, "head_dim")
+    if explicit_default is not None:
+        return explicit_default
+    return _int(v, "hidden_size") // _int(v, "num_attention_heads")
 
 
 def _hf_decoder(
@@ -494,13 +501,15 @@ def _hf_decoder(
     layer_extra: int = 0,
     ffn=None,
 ) -> int:
-    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
+    # Zero query heads build (and fail at the first batch) where head_dim is explicit.
+    explicit = v.get("head_dim") is not None
+    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads", 0 if explicit else 1)
     kv = _opt_int(v, "num_key_value_heads") or h
     i = _int(v, "intermediate_size")
     attention = _attention(d, h, k, kv, qkv_bias=qkv_bias, out_bias=o_bias)
     mlp = ffn(d, i) if ffn is not None else _gated(d, i) + ((2 * i + d) if mlp_bias else 0)
     layer = attention + norms * d + mlp + layer_extra
-    return _int(v, "vocab_size") * d + _int(v, "num_hidden_layers", 0) * layer + d
+    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + d
 
 
 @_counted
@@ -562,7 +571,7 @@ def hf_t5(v) -> int:
     decoder_layers = encoder_layers if decoder_layers is None else _int(v, "num_decoder_layers", 0)
     encoder = encoder_layers * (attention + 2 * d + ffn) + (buckets if encoder_layers else 0) + d
     decoder = decoder_layers * (2 * attention + 3 * d + ffn) + (buckets if decoder_layers else 0)
-    return _int(v, "vocab_size") * d + encoder + decoder + d
+    return _int(v, "vocab_size", 0) * d + encoder + decoder + d
 
 
 def _pair(value) -> tuple[int, int]:
@@ -602,7 +611,7 @@ def hf_whisper(v) -> int:
     encoder += _int(v, "max_source_positions") * d
     encoder += _int(v, "encoder_layers", 0) * (attention + 2 * _ln(d) + _mlp(d, encoder_ffn))
     encoder += _ln(d)
-    decoder = (_int(v, "vocab_size") + _int(v, "max_target_positions")) * d
+    decoder = (_int(v, "vocab_size", 0) + _int(v, "max_target_positions")) * d
     decoder += _int(v, "decoder_layers", 0) * (2 * attention + 3 * _ln(d) + _mlp(d, decoder_ffn))
     decoder += _ln(d)
     return encoder + decoder

@@ -147,3 +147,16 @@ FAMILY_NOT_MODELLED = Rule(
     'with `ignore = ["KMHA411"]`.\n'
     'Example: `"model_type": "my_custom_lm"`.',
 )
+
+ROTARY_ODD_ROUNDED = Rule(
+    "KMHA412",
+    "hparam-rotary-odd-rounded",
+    "warning",
+    "The rotary dimension is odd, and the library silently rotates one feature more.",
+    "What: int(head size * rotary fraction) is odd in a family whose rotary code takes the "
+    "rotated size from its cos/sin tables (transformers' partial rotary: GPT-NeoX, Phi-3), "
+    "which hold an even number of features.\n"
+    "Why: the model builds and runs, but rotates one feature more than the config says, "
+    "so it does not match the checkpoint it was meant to reproduce.\n"
+    'Example: head size 16 with `"partial_rotary_factor": 0.1875` (3 features, 4 rotated).',
+)

@@ -36,6 +36,11 @@ class Attention:
     rotary: bool = False
     rotary_fraction: str | tuple[str, ...] | None = None  # candidates: the first present wins
     rotary_fraction_default: float = 1.0
+    # Odd rotary dimensions: the library fails (True), or rotates one feature more than the
+    # config says (False: transformers' partial rotary, which takes the size from cos).
+    rotary_odd_fails: bool = True
+    # A rotary fraction above 1: the library fails (True) or rotates the whole head.
+    rotary_above_one_fails: bool = False
     # The key/value heads only count when this argument is true (Falcon's
     # new_decoder_architecture).
     kv_when: str | None = None
@@ -64,6 +69,10 @@ class Family:
     negative_ok: frozenset[str] = frozenset()
     # Layer counts of zero or less make the library fail (most build an empty stack).
     strict_layers: bool = False
+    # Sliding windows of zero or less make the library fail (else: a warning).
+    strict_windows: bool = False
+    # Sizes for which zero is a valid value (DeBERTa-v2's type_vocab_size: no embedding).
+    zero_valid: frozenset[str] = frozenset()
     # Integer arguments the library takes as any number (floats pass through unnoticed).
     float_ok: frozenset[str] = frozenset()
     # Booleans where integers belong: KerasHub reads them as 0 and 1 (Python bools are ints);
