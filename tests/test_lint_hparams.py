@@ -290,8 +290,8 @@ def test_hf_whisper_has_two_stacks():
 
 
 def test_hf_nested_configs():
-    llava = {
-        "model_type": "llava",
+    vlm = {
+        "model_type": "my_vlm",
         "text_config": {**HF_LLAMA, "num_attention_heads": 6, "num_key_value_heads": 6},
         "vision_config": {
             "model_type": "vit",
@@ -301,9 +301,15 @@ def test_hf_nested_configs():
             "intermediate_size": 128,
         },
     }
-    assert _found(llava) == [
+    assert _found(vlm) == [
         ("KMHA404", "/text_config/num_attention_heads"),
         ("KMHA411", "/model_type"),
+    ]
+    # LLaVA is modelled: no note, and its image token is checked against the text vocabulary.
+    llava = {**vlm, "model_type": "llava", "image_token_index": 250}
+    assert _found(llava) == [
+        ("KMHA404", "/text_config/num_attention_heads"),
+        ("KMHA408", "/image_token_index"),
     ]
     encoder_decoder = {
         "model_type": "encoder-decoder",

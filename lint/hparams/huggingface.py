@@ -489,6 +489,63 @@ FAMILIES: dict[str, Family] = {
             },
             params=params.hf_whisper,
         ),
+        _family(
+            "clip_text_model",
+            "CLIP text",
+            (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
+            sizes=("vocab_size", "intermediate_size", "max_position_embeddings"),
+            rates=("attention_dropout", "dropout"),
+            defaults={
+                "vocab_size": 49408,
+                "hidden_size": 512,
+                "intermediate_size": 2048,
+                "num_hidden_layers": 12,
+                "num_attention_heads": 8,
+                "max_position_embeddings": 77,
+            },
+            params=params.hf_clip_text,
+        ),
+        _family(
+            "clip_vision_model",
+            "CLIP vision",
+            (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
+            sizes=("intermediate_size", "num_channels", "image_size", "patch_size"),
+            rates=("attention_dropout", "dropout"),
+            vocab=None,
+            token_ids=(),
+            defaults={
+                "hidden_size": 768,
+                "intermediate_size": 3072,
+                "num_hidden_layers": 12,
+                "num_attention_heads": 12,
+                "num_channels": 3,
+                "image_size": 224,
+                "patch_size": 32,
+            },
+            params=params.hf_clip_vision,
+        ),
+        # Containers: their text and vision configs are checked with their own families.
+        _family(
+            "clip",
+            "CLIP",
+            (),
+            layers=(),
+            vocab=None,
+            token_ids=(),
+            sizes=("projection_dim",),
+            defaults={"projection_dim": 512},
+            params=params.hf_clip,
+        ),
+        _family(
+            "llava",
+            "LLaVA",
+            (),
+            layers=(),
+            vocab="text_config.vocab_size",
+            token_ids=("image_token_index",),
+            defaults={"image_token_index": 32000},
+            params=params.hf_llava,
+        ),
     )
 }
 
@@ -511,7 +568,11 @@ _tune(
     attention={"rotary_odd_fails": False},
     rates_unchecked=frozenset({"attention_dropout"}),
 )
-_tune("phi3", attention={"rotary_odd_fails": False})
+_tune(
+    "phi3",
+    attention={"rotary_odd_fails": False},
+    rates=("attention_dropout", "resid_pdrop", "embd_pdrop"),
+)
 # The sliding-window mask of mistral and mixtral breaks with a window of zero or less.
 _tune("mistral", strict_windows=True)
 _tune("mixtral", strict_windows=True)

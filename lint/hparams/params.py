@@ -615,3 +615,45 @@ def hf_whisper(v) -> int:
     decoder += _int(v, "decoder_layers", 0) * (2 * attention + 3 * _ln(d) + _mlp(d, decoder_ffn))
     decoder += _ln(d)
     return encoder + decoder
+
+
+def _hf_clip_layer(d: int, i: int) -> int:
+    return 4 * (d * d + d) + 2 * _ln(d) + _mlp(d, i)
+
+
+@_counted
+def hf_clip_text(v) -> int:
+    """CLIPTextTransformer (inside CLIPModel): embeddings, layers, final LayerNorm."""
+    d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    _int(v, "num_attention_heads")
+    emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d
+    return emb + _int(v, "num_hidden_layers", 0) * _hf_clip_layer(d, i) + _ln(d)
+
+
+@_counted
+def hf_clip_vision(v) -> int:
+    """CLIPVisionModel: class embedding, patch convolution (no bias), positions, pre- and
+    post-LayerNorm around the layers."""
+    d, i, c = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "num_channels")
+    _int(v, "num_attention_heads")
+    (ih, iw), (ph, pw) = _pair(v.get("image_size")), _pair(v.get("patch_size"))
+    patches = (ih // ph) * (iw // pw)
+    emb = d + c * ph * pw * d + (patches + 1) * d
+    return emb + _ln(d) + _int(v, "num_hidden_layers", 0) * _hf_clip_layer(d, i) + _ln(d)
+
+
+@_counted
+def hf_clip(v) -> int:
+    """CLIPModel's own weights: the two projections and logit_scale (the text and vision
+    models are counted with their own configs)."""
+    p = _int(v, "projection_dim")
+    return (_int(v, "text_config.hidden_size") + _int(v, "vision_config.hidden_size")) * p + 1
+
+
+@_counted
+def hf_llava(v) -> int:
+    """LlavaModel's own weights: the two-layer projector from the vision width to the text
+    width (the vision tower and language model are counted with their own configs)."""
+    t, s = _int(v, "text_config.hidden_size"), _int(v, "vision_config.hidden_size")
+    bias = _flag(v, "multimodal_projector_bias", True)
+    return s * t + t * t + (2 * t if bias else 0)
