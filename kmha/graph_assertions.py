@@ -4,7 +4,9 @@ Under `tf.function` with ``None`` dimensions the layer cannot compare sizes in P
 it places assertions in the graph. They survive SavedModel export and raise
 `tf.errors.InvalidArgumentError` carrying the same message as the eager ShapeError. Other
 backends trace with concrete shapes, so there the static checks already cover everything.
-XLA drops `Assert` ops, so under ``jit_compile=True`` only the static checks apply.
+XLA drops `Assert` ops, so under ``jit_compile=True`` the run-time checks are shape ops
+instead (`xla_check`), named after the check: XLA fails on them while it compiles for the
+actual sizes, and its error quotes the op name (layer, argument, axis, rule).
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ def supported() -> bool:
     import tensorflow as tf
 
     return not tf.executing_eagerly()
+
+
+def in_xla() -> bool:
+    """Whether the graph being traced will be compiled by XLA (``jit_compile=True``, which
+    Keras's ``fit`` turns on by default when a GPU is present): Assert ops are dropped
+    there."""
+    from tensorflow.python.framework import ops as tf_ops
+    from tensorflow.python.ops import control_flow_util
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
 def _assert(ok, problem: Problem, values: dict):
@@ -49,14 +61,16 @@ def _shape_text(sizes):
     return tf.strings.join(["(", joined, ")"])
 
 
-def assert_dim(problem: Problem, received, expected, broadcast: bool):
+def assert_dim(problem: Problem, received, expected, broadcast: bool, after=()):
     """Fail with ``problem``'s message unless the sizes match.
 
     ``received`` is ``(tensor, axis)``; ``expected`` is ``(tensor, axis)`` or an int.
+    ``after``: assertions that must pass first (e.g. the rank ones).
     """
     import tensorflow as tf
 
-    received = _size(*received)
+    with tf.control_dependencies(list(after)):
+        received = _size(*received)
     expected = _size(*expected) if isinstance(expected, tuple) else tf.constant(expected)
     ok = tf.equal(received, expected)
     if broadcast:
@@ -115,6 +129,57 @@ def assert_attention_mask(layer: str, mask, rules, sizes, labels, form: str):
         RUNTIME_RECEIVED: _shape_text(mask_dims),
     }
     return _assert(tf.reduce_all(fits), problem, values)
+
+
+def assert_rank(problem: Problem, tensor, rank: int):
+    """Fail with ``problem``'s message unless ``tensor`` has ``rank`` at run time (a
+    SavedModel signature function does not check its inputs against its specs)."""
+    import tensorflow as tf
+
+    actual = tf.rank(tensor)
+    values = {RUNTIME_RECEIVED: tf.strings.as_string(actual)}
+    return _assert(tf.equal(actual, rank), problem, values)
+
+
+def assert_not_negative(problem: Problem, mask):
+    """Fail with ``problem``'s message if the float ``mask`` holds a negative value."""
+    import tensorflow as tf
+
+    smallest = tf.reduce_min(tf.concat([tf.reshape(mask, [-1]), tf.zeros([1], mask.dtype)], 0))
+    values = {RUNTIME_RECEIVED: tf.strings.as_string(smallest)}
+    return _assert(tf.greater_equal(smallest, 0), problem, values)
+
+
+def _node_name(text: str) -> str:
+    """``text`` as a TensorFlow op name (which XLA errors quote)."""
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", text)[:250]
+
+
+def xla_check(name: str, received, expected, broadcast: bool):
+    """A check that survives XLA, which drops Assert ops: a reshape named ``name`` of a
+    zero-filled vector of the received size into the expected size.
+
+    XLA compiles for concrete sizes, so a mismatch fails while compiling with
+    ``Input to reshape is a tensor with <received> values, but the requested shape has
+    <expected>`` and ``[[{{node .../<name>}}]]``: the op name carries the layer, the
+    argument, the axis and the rule. Returns a float zero to add into the data path (an
+    op whose result is unused would be pruned).
+    """
+    import tensorflow as tf
+
+    got = _size(*received)
+    want = _size(*expected) if isinstance(expected, tuple) else tf.constant(expected)
+    if broadcast:
+        want = tf.where(tf.equal(got, 1), got, want)
+    zeros = tf.zeros(tf.reshape(got, [1]))
+    return tf.reduce_sum(tf.reshape(zeros, tf.reshape(want, [1]), name=_node_name(name)))
+
+
+def depend_in_xla(tensor, checks):
+    """``tensor`` plus the (zero) results of ``checks``, so that XLA keeps them."""
+    import tensorflow as tf
+
+    return tensor + tf.cast(tf.add_n(checks), tensor.dtype)
 
 
 def after(assertions, tensors):

@@ -1,91 +1,87 @@
-"""The dense projections inside kmha.MultiHeadAttention."""
+"""The dense projections inside kmha.MultiHeadAttention: Keras's `EinsumDense`.
+
+`keras.layers.MultiHeadAttention` creates its projections in `build`, once the input
+ranks are known. kmha creates them in ``__init__`` (so that they exist, with their names,
+before the layer is built) with a placeholder equation, and `HeadProjection.configure`
+sets the equation, output shape and bias axes just before the parent builds them. Being
+EinsumDense, they quantize (int8, int4, float8, ...), take LoRA (`enable_lora`), follow
+dtype policy maps, and save and load exactly like Keras's.
+"""
 
 from __future__ import annotations
+
+import string
 
 import keras
 from keras import ops
 
 
-class HeadProjection(keras.layers.Layer):
-    """Contract the last ``contracted_axes`` input axes with a kernel of output dims.
+@keras.saving.register_keras_serializable(package="kmha")
+class HeadProjection(keras.layers.EinsumDense):
+    """`keras.layers.EinsumDense` whose equation may be set after construction.
 
-    It holds ``kernel`` of shape ``input_shape[-contracted_axes:] + output_dims`` and
-    ``bias`` of shape ``output_dims``: the same shapes and names as the `EinsumDense`
-    sublayers of `keras.layers.MultiHeadAttention`, so weights port both ways. Unlike
-    `EinsumDense` its output dims may be left ``None`` at construction and set before
-    `build`, which lets the parent create it in ``__init__`` before the query width is
-    known.
+    Two differences from its base, both deliberate:
+
+    - `configure` sets the equation from the input rank and the output dims.
+    - The float bias is added with the backend's broadcasting add. Keras 3.15's
+      `ops.add` on TensorFlow takes any operand that squeezes to a vector for a
+      `bias_add` bias, so a ``(heads, 1)`` bias (``key_dim=1``) on an input whose axis 1
+      has ``heads`` entries is added along the wrong axis (every head gets head 0's
+      bias). Quantized calls are Keras's own, unchanged.
 
     Args:
-        output_dims: Trailing output dims, e.g. ``(num_heads, key_dim)``.
-        contracted_axes: How many trailing input axes the kernel consumes (1 or 2).
-        activation: Optional activation applied to the output.
-        use_bias: Whether to add a bias.
-        **kwargs: Initializers, regularizers, constraints and base Layer arguments.
+        equation: Einsum equation; leave empty and call `configure` before `build`.
+        output_shape: Partial output shape, as in EinsumDense.
+        bias_axes: Bias axes, as in EinsumDense (`configure` sets them).
+        use_bias: Whether `configure` gives the projection a bias.
+        **kwargs: EinsumDense arguments (activation, initializers, regularizers,
+            constraints, LoRA, quantization config) and base Layer arguments.
     """
 
-    def __init__(
-        self,
-        output_dims: tuple[int, ...] | None,
-        contracted_axes: int = 1,
-        activation=None,
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.output_dims = None if output_dims is None else tuple(output_dims)
-        self.contracted_axes = contracted_axes
-        self.activation = keras.activations.get(activation) if activation else None
-        self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
-        # A Keras mask on the input (e.g. from Embedding(mask_zero=True)) passes through:
-        # the parent attention layer consumes it.
+    def __init__(self, equation="", output_shape=(), bias_axes=None, use_bias=True, **kwargs):
+        super().__init__(equation, output_shape, bias_axes=bias_axes, **kwargs)
+        self.use_bias = bool(use_bias)
+        # A Keras mask on the input (e.g. from Embedding(mask_zero=True)) passes through
+        # silently: the parent attention layer consumes it.
         self.supports_masking = True
 
-    def build(self, input_shape):
-        contracted = tuple(input_shape[-self.contracted_axes :])
-        # One einsum op with every axis spelled out: TensorFlow's gradient of an
-        # ellipsis einsum is far slower than that of an explicit one.
-        letters = iter("abcdefghijklmnopqrstuvwxyz")
-        leading = "".join(next(letters) for _ in range(len(input_shape) - self.contracted_axes))
-        inputs = "".join(next(letters) for _ in range(self.contracted_axes))
-        outputs = "".join(next(letters) for _ in self.output_dims)
-        self._equation = f"{leading}{inputs},{inputs}{outputs}->{leading}{outputs}"
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=contracted + self.output_dims,
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=self.output_dims,
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+    def configure(self, input_rank: int, output_dims, contracted_axes: int = 1) -> None:
+        """Set the equation, output shape and bias axes for inputs of ``input_rank``.
 
-    def call(self, inputs):
-        outputs = ops.einsum(self._equation, inputs, self.kernel)
+        The kernel is ``input_shape[-contracted_axes:] + output_dims`` and the bias
+        ``output_dims``, as in Keras's layer.
+        """
+        eq, bias_axes = equation(input_rank, contracted_axes, len(output_dims))
+        free = input_rank - contracted_axes
+        self.equation = eq
+        self.partial_output_shape = (None,) * (free - 1) + tuple(int(d) for d in output_dims)
+        self.bias_axes = bias_axes if self.use_bias else None
+
+    def call(self, inputs, training=None):
+        outputs = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
-            outputs = outputs + self.bias
+            outputs = outputs + ops.cast(self.bias, outputs.dtype)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[: -self.contracted_axes]) + self.output_dims
+    def quantize(self, mode=None, type_check=True, config=None):
+        # EinsumDense refuses subclasses unless told otherwise: this one computes exactly
+        # what EinsumDense computes, so its quantized forms are EinsumDense's.
+        return super().quantize(mode, type_check=False, config=config)
+
+    def get_config(self):
+        return {**super().get_config(), "use_bias": self.use_bias}
+
+
+def equation(input_rank: int, contracted_axes: int, output_dims: int) -> tuple[str, str]:
+    """Einsum equation and bias axes contracting the last ``contracted_axes`` input axes.
+
+    Every axis is spelled out (TensorFlow's gradient of an ellipsis einsum is far slower):
+    ``equation(3, 1, 2)`` is ``("abc,cde->abde", "de")``, the form Keras's layer uses.
+    """
+    letters = string.ascii_lowercase
+    free = letters[: input_rank - contracted_axes]
+    bound = letters[input_rank - contracted_axes : input_rank]
+    out = letters[input_rank : input_rank + output_dims]
+    return f"{free}{bound},{bound}{out}->{free}{out}", out

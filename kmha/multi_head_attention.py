@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import string
 import warnings
 
 import keras
+import numpy as np
 from keras import ops
 from kmha_lint import geometry
 from kmha_lint.problem import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, ShapeError
@@ -106,8 +108,12 @@ class MultiHeadAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         name = self.name
         self._num_heads = geometry.as_size(num_heads, "num_heads", layer=name)
-        self._key_dim = geometry.as_size(key_dim, "key_dim", layer=name, allow_none=True)
-        self._value_dim = geometry.as_size(value_dim, "value_dim", layer=name, allow_none=True)
+        self._key_dim_arg = geometry.as_size(key_dim, "key_dim", layer=name, allow_none=True)
+        self._value_dim_arg = geometry.as_size(value_dim, "value_dim", layer=name, allow_none=True)
+        # As in Keras: `_key_dim`/`_value_dim` are the per-head sizes (set at build when
+        # derived from the query width).
+        self._key_dim = self._key_dim_arg
+        self._value_dim = self._value_dim_arg if self._value_dim_arg else self._key_dim_arg
         self._d_model = geometry.as_size(d_model, "d_model", layer=name, allow_none=True)
         self._num_key_value_heads = geometry.as_size(
             num_key_value_heads, "num_key_value_heads", layer=name, allow_none=True
@@ -119,7 +125,8 @@ class MultiHeadAttention(keras.layers.Layer):
         self._dropout = geometry.as_rate(dropout, "dropout", layer=name)
         self._output_shape = _validated_output_shape(output_shape, name)
         self._attention_axes_arg = _validated_axes_type(attention_axes, name)
-        self._attention_axes = None
+        # As in Keras: the axes as given until `_build_attention` normalizes them.
+        self._attention_axes = self._attention_axes_arg
         self._flash_attention = flash_attention
         if flash_attention and keras.backend.backend() == "tensorflow":
             raise ValueError(
@@ -128,8 +135,9 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         if flash_attention and self._dropout > 0:
             raise ValueError(
-                f"Layer `{name}`: flash attention does not support dropout (received "
-                f"dropout={self._dropout}). Fix: set dropout=0.0 or flash_attention=False."
+                f"Layer `{name}`: Dropout is not supported when flash attention is enabled "
+                f"(received dropout={self._dropout}). Fix: set dropout=0.0 or "
+                "flash_attention=False."
             )
         self._use_bias = bool(use_bias)
         self._use_gate = bool(use_gate)
@@ -145,37 +153,43 @@ class MultiHeadAttention(keras.layers.Layer):
         self._built_widths: dict[str, int] = {}
         self._built_rank: int | None = None
         self._head_dims: geometry.HeadDims | None = None
+        self._inverse_sqrt_key_dim = None
 
-        # Sublayers are created here, in Keras's weight order; `build` sets their output
-        # sizes once the query width is known, and builds them.
+        # Sublayers are EinsumDense layers, created here in Keras's weight order; `build`
+        # sets their equations once the input ranks and the query width are known.
         self._query_dense = self._projection("query")
         self._key_dense = self._projection("key")
         self._gate_dense = self._projection("gate", activation="sigmoid") if use_gate else None
         self._value_dense = self._projection("value")
-        self._output_dense = self._projection("attention_output", contracted_axes=2)
+        self._output_dense = self._projection("attention_output")
         self._dropout_layer = keras.layers.Dropout(
             rate=self._dropout, seed=seed, dtype=self.dtype_policy
         )
 
-    def _projection(self, name, contracted_axes=1, activation=None):
-        # Fresh initializer objects per sublayer, so that no two kernels start equal.
+    def _get_common_kwargs_for_sublayer(self):
+        """Keyword arguments of every projection, as in Keras (fresh initializer objects
+        per sublayer, so that no two kernels start equal)."""
+
         def clone(obj):
             return obj.__class__.from_config(obj.get_config())
 
-        return HeadProjection(
-            None,
-            contracted_axes=contracted_axes,
-            activation=activation,
-            use_bias=self._use_bias,
+        return dict(
             kernel_initializer=clone(self._kernel_initializer),
             bias_initializer=clone(self._bias_initializer),
             kernel_regularizer=self._kernel_regularizer,
             bias_regularizer=self._bias_regularizer,
+            activity_regularizer=self._activity_regularizer,
             kernel_constraint=self._kernel_constraint,
             bias_constraint=self._bias_constraint,
-            activity_regularizer=self._activity_regularizer,
             dtype=self.dtype_policy,
+        )
+
+    def _projection(self, name, activation=None):
+        return HeadProjection(
+            use_bias=self._use_bias,
             name=name,
+            activation=activation,
+            **self._get_common_kwargs_for_sublayer(),
         )
 
     @property
@@ -189,13 +203,11 @@ class MultiHeadAttention(keras.layers.Layer):
     @property
     def key_dim(self):
         """Per-head key size; None until built when it is derived from the query width."""
-        return self._head_dims.key_dim if self._head_dims else self._key_dim
+        return self._key_dim
 
     @property
     def value_dim(self):
-        if self._head_dims:
-            return self._head_dims.value_dim
-        return self._value_dim if self._value_dim is not None else self._key_dim
+        return self._value_dim
 
     @property
     def d_model(self):
@@ -211,9 +223,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     @property
     def attention_axes(self):
-        return (
-            self._attention_axes if self._attention_axes is not None else self._attention_axes_arg
-        )
+        return self._attention_axes
 
     @property
     def query_dense(self):
@@ -234,8 +244,8 @@ class MultiHeadAttention(keras.layers.Layer):
     def get_config(self):
         config = {
             "num_heads": self._num_heads,
-            "key_dim": self._key_dim,
-            "value_dim": self._value_dim,
+            "key_dim": self._key_dim_arg,
+            "value_dim": self._value_dim_arg,
             "dropout": self._dropout,
             "use_bias": self._use_bias,
             "output_shape": self._output_shape,
@@ -299,13 +309,13 @@ class MultiHeadAttention(keras.layers.Layer):
             layer=self.name,
             num_heads=self._num_heads,
             num_key_value_heads=self._num_key_value_heads,
-            key_dim=self._key_dim,
-            value_dim=self._value_dim,
+            key_dim=self._key_dim_arg,
+            value_dim=self._value_dim_arg,
             d_model=self._d_model,
             query_width=widths["query"],
         )
         self._head_dims = dims
-        self._attention_axes = axes
+        self._key_dim, self._value_dim = dims.key_dim, dims.value_dim
         heads, kv_heads = dims.num_heads, dims.num_key_value_heads
         plan = [
             (self._query_dense, (heads, dims.key_dim), shapes["query"]),
@@ -315,25 +325,55 @@ class MultiHeadAttention(keras.layers.Layer):
         ]
         for projection, output_dims, input_shape in plan:
             if projection is not None:
-                projection.output_dims = output_dims
+                projection.configure(len(input_shape), output_dims)
                 projection.build(input_shape)
-        self._output_dense.output_dims = geometry.output_feature_shape(
-            self._output_shape, widths["query"]
+        self._build_attention(rank + 1)
+        self._output_dense.configure(
+            rank + 1,
+            geometry.output_feature_shape(self._output_shape, widths["query"]),
+            contracted_axes=2,
         )
         self._output_dense.build(shapes["query"][:-1] + (heads, dims.value_dim))
         self._built_widths = widths
         self._built_rank = rank
-        self._scale = 1.0 / math.sqrt(float(dims.key_dim))
+
+    def _build_attention(self, rank):
+        """Attention axes, einsum equations, softmax and scale, as Keras's hook does.
+
+        Args:
+            rank: The rank of the projected query, key and value tensors (input rank + 1).
+        """
+        self._attention_axes = _attention_axes_in_order(
+            self.name, self._attention_axes_arg, rank - 1
+        )
+        self._dot_product_equation, self._combine_equation, scores_rank = _attention_equations(
+            rank, self._attention_axes
+        )
+        n_attn = len(self._attention_axes)
+        self._softmax = keras.layers.Softmax(
+            axis=tuple(range(scores_rank - n_attn, scores_rank)), dtype=self.dtype_policy
+        )
+        self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
+
+    def _raise(self, problem):
+        """Raise ``problem``, keeping Keras's phrase where Keras has a check for it."""
+        raise ShapeError(_with_keras_phrase(problem)) from None
 
     def _check_structure(self, shapes, use_causal_mask=False):
         """Ranks, attention axes and mask ranks: what must be settled before any rule."""
+        for argument, shape in shapes.items():
+            if shape is None:
+                self._raise(_unknown_rank_problem(self.name, argument, self._built_rank))
         rank = len(shapes["query"])
-        geometry.check_rank(self.name, "query", rank)
-        if self._built_rank is not None:
-            geometry.check_built_rank(self.name, "query", rank, self._built_rank)
-        for argument in ("value", "key"):
-            geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
-        axes = geometry.normalize_attention_axes(self.name, self._attention_axes_arg, rank)
+        try:
+            geometry.check_rank(self.name, "query", rank)
+            if self._built_rank is not None:
+                geometry.check_built_rank(self.name, "query", rank, self._built_rank)
+            for argument in ("value", "key"):
+                geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
+        except ShapeError as error:
+            self._raise(error.problem)
+        axes = _attention_axes_in_order(self.name, self._attention_axes_arg, rank)
         geometry.check_position_masks(self.name, axes, use_causal_mask, self._sliding_window)
         for argument in geometry.PADDING_MASK_SOURCES:
             if argument in shapes:
@@ -376,7 +416,7 @@ class MultiHeadAttention(keras.layers.Layer):
         for rule in rules:
             problem = rule.broken_by(self.name, shapes)
             if problem:
-                raise ShapeError(problem)
+                self._raise(problem)
             if None in rule.sizes(shapes):
                 open_rules.append(rule)
         return open_rules
@@ -384,23 +424,44 @@ class MultiHeadAttention(keras.layers.Layer):
     def _validate(self, tensors, has_key, use_causal_mask):
         """All call-time checks. Returns the tensors, gated by graph assertions when
         some sizes are only known at run time."""
-        shapes = {k: tuple(v.shape) for k, v in tensors.items()}
+        shapes = {k: _shape_of(v) for k, v in tensors.items()}
         rank, axes = self._check_structure(shapes, use_causal_mask)
         open_rules = self._check_static(self._call_rules(shapes, rank, axes, has_key), shapes)
-        if not open_rules or not graph_assertions.supported():
-            return tensors
+        in_graph = graph_assertions.supported()
         assertions = []
+        for argument in _MASK_ARGUMENTS:
+            if argument in tensors:
+                assertion = self._check_additive(argument, tensors[argument], in_graph)
+                if assertion is not None:
+                    assertions.append(assertion)
+        if not in_graph:
+            return tensors
+        if graph_assertions.in_xla():
+            # XLA drops Assert ops: checks that survive are shape ops named after the
+            # check, which fail while XLA compiles for the actual sizes.
+            return self._xla_checks(tensors, open_rules)
+        # Sizes fixed in a signature are checked too: a SavedModel signature function
+        # does not check its inputs against its TensorSpecs.
+        ranks = [
+            graph_assertions.assert_rank(
+                _runtime_rank_problem(self.name, argument, rank), tensors[argument], rank
+            )
+            for argument in ("query", "value", "key")
+        ]
+        fixed = [rule for rule in geometry.built_width_rules(rank, self._built_widths)]
         mask_rules = [rule for rule in open_rules if rule.argument == "attention_mask"]
         if mask_rules:
             assertions.append(self._attention_mask_assertion(tensors, shapes, rank, axes))
-        for rule in open_rules:
-            if rule.argument == "attention_mask":
+        for rule in fixed + [r for r in open_rules if r.argument != "attention_mask"]:
+            if rule in fixed and rule in open_rules:
                 continue
             received, expected = rule.sizes(shapes)
-            problem = rule.problem(
-                self.name,
-                RUNTIME_RECEIVED if received is None else received,
-                RUNTIME_EXPECTED if expected is None else expected,
+            problem = _with_keras_phrase(
+                rule.problem(
+                    self.name,
+                    RUNTIME_RECEIVED if received is None or rule in fixed else received,
+                    RUNTIME_EXPECTED if expected is None else expected,
+                )
             )
             if isinstance(rule.reference, int):
                 reference = rule.reference
@@ -408,12 +469,60 @@ class MultiHeadAttention(keras.layers.Layer):
                 reference = (tensors[rule.reference[0]], rule.reference[1])
             assertions.append(
                 graph_assertions.assert_dim(
-                    problem, (tensors[rule.argument], rule.axis), reference, rule.broadcast
+                    problem,
+                    (tensors[rule.argument], rule.axis),
+                    reference,
+                    rule.broadcast,
+                    after=ranks,
                 )
             )
         names = list(tensors)
-        gated = graph_assertions.after(assertions, [tensors[n] for n in names])
+        gated = graph_assertions.after(ranks + assertions, [tensors[n] for n in names])
         return dict(zip(names, gated, strict=True))
+
+    def _check_additive(self, argument, mask, in_graph):
+        """A float mask holding negative values is an additive mask: raise (or, when its
+        values are only known at run time, return a graph assertion)."""
+        dtype = keras.backend.standardize_dtype(mask.dtype)
+        if "float" not in dtype or isinstance(mask, keras.KerasTensor):
+            return None
+        if in_graph:
+            problem = _additive_mask_problem(
+                self.name, argument, f"a {dtype} mask whose minimum is {RUNTIME_RECEIVED}"
+            )
+            return graph_assertions.assert_not_negative(problem, mask)
+        if _is_traced(mask):
+            return None
+        values = ops.convert_to_numpy(mask)
+        if values.size and values.min() < 0:
+            raise ShapeError(
+                _additive_mask_problem(
+                    self.name, argument, f"a {dtype} mask whose minimum is {values.min():g}"
+                )
+            )
+        return None
+
+    def _xla_checks(self, tensors, open_rules):
+        checks = []
+        for rule in open_rules:
+            if isinstance(rule.reference, int):
+                expected = rule.reference
+                reference = f"{rule.reference}"
+            else:
+                expected = (tensors[rule.reference[0]], rule.reference[1])
+                reference = f"{rule.reference[0]}_axis_{rule.reference[1]}"
+            name = (
+                f"kmha_check.layer_{self.name}.argument_{rule.argument}.axis_{rule.axis}_"
+                f"{rule.label}.must_{'broadcast_to' if rule.broadcast else 'equal'}.{reference}"
+            )
+            checks.append(
+                graph_assertions.xla_check(
+                    name, (tensors[rule.argument], rule.axis), expected, rule.broadcast
+                )
+            )
+        if not checks:
+            return tensors
+        return {**tensors, "query": graph_assertions.depend_in_xla(tensors["query"], checks)}
 
     def _attention_mask_assertion(self, tensors, shapes, rank, axes):
         labels, sources, form = geometry.attention_mask_layout(rank, axes, self._num_heads)
@@ -448,76 +557,224 @@ class MultiHeadAttention(keras.layers.Layer):
             "query": query,
             "value": value,
             "key": key if has_key else value,
-            "query_mask": query_mask,
-            "value_mask": value_mask,
-            "key_mask": key_mask,
-            "attention_mask": attention_mask,
+            "query_mask": _as_mask(query_mask),
+            "value_mask": _as_mask(value_mask),
+            "key_mask": _as_mask(key_mask),
+            "attention_mask": _as_mask(attention_mask),
         }
         t = self._validate(
             {k: v for k, v in given.items() if v is not None}, has_key, use_causal_mask
         )
-        rank, axes = len(query.shape), self._attention_axes
+        mask = self._compute_attention_mask(
+            t["query"],
+            t["value"],
+            query_mask=t.get("query_mask"),
+            value_mask=t.get("value_mask"),
+            key_mask=t.get("key_mask"),
+            attention_mask=t.get("attention_mask"),
+            use_causal_mask=use_causal_mask,
+        )
+        gate = self._gate_dense(t["query"]) if self._gate_dense is not None else None
         q = self._query_dense(t["query"])
         k = self._key_dense(t["key"])
         v = self._value_dense(t["value"])
-        mask = self._scores_mask(t, rank, axes, use_causal_mask)
-        output, scores = self._attend(q, k, v, mask, rank, axes, training, return_attention_scores)
-        if self._gate_dense is not None:
-            output = output * self._gate_dense(t["query"])
+        output, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores)
+        if gate is not None:
+            output = ops.multiply(output, gate)
         output = self._output_dense(output)
         if return_attention_scores:
             return output, scores
         return output
 
-    def _scores_mask(self, tensors, rank, axes, use_causal_mask):
-        """Every mask source ANDed into one boolean mask in the scores layout
-        (batch dims..., H, query attention dims..., key attention dims...), or None."""
+    def _compute_attention_mask(
+        self,
+        query,
+        value,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        use_causal_mask=False,
+    ):
+        """Every mask source ANDed into one boolean mask, as Keras's hook does.
+
+        The layout is the scores' without the heads axis, (batch dims..., query attention
+        dims..., key attention dims...), i.e. (B, T, S) for rank-3 inputs; the heads axis
+        is kept when ``attention_mask`` has one. The query mask becomes (B, T, 1), value
+        and key masks (B, 1, S), causal and sliding-window masks (1, T, S); an
+        ``attention_mask`` of lower rank gets size-1 axes just before its attention axes,
+        where Keras inserts them.
+
+        Args:
+            query: The query input (before projection).
+            value: The value input (before projection).
+            query_mask: Optional boolean mask of valid query positions.
+            value_mask: Optional boolean mask of valid value positions.
+            key_mask: Optional boolean mask of valid key positions.
+            attention_mask: Optional boolean mask that broadcasts to the scores.
+            use_causal_mask: Whether to add the causal mask.
+
+        Returns:
+            The combined boolean mask, or None when there is none.
+        """
+        rank = len(query.shape)
+        axes = _built_axes(self._attention_axes, rank)
         batch_dims = [a for a in range(rank - 1) if a not in axes]
-        n_attn = len(axes)
-        masks = []
+        nb, n_attn = len(batch_dims), len(axes)
+        auto = []
 
         def padding(mask, is_query):
             mask = ops.cast(mask, "bool")
-            mask = ops.transpose(mask, batch_dims + list(axes)) if rank > 3 else mask
-            mask = ops.expand_dims(mask, len(batch_dims))  # heads
+            if rank > 3:
+                mask = ops.transpose(mask, batch_dims + list(axes))
             for _ in range(n_attn):
                 # Query masks get size-1 key axes after them; value/key masks get size-1
                 # query axes before them.
-                mask = ops.expand_dims(mask, -1 if is_query else len(batch_dims) + 1)
+                mask = ops.expand_dims(mask, -1 if is_query else nb)
             return mask
 
-        if "query_mask" in tensors:
-            masks.append(padding(tensors["query_mask"], True))
-        for name in ("value_mask", "key_mask"):
-            if name in tensors:
-                masks.append(padding(tensors[name], False))
-        if use_causal_mask or self._sliding_window:
-            masks.append(self._position_mask(tensors, rank, axes, use_causal_mask))
-        if "attention_mask" in tensors:
-            mask = ops.cast(tensors["attention_mask"], "bool")
-            scores_rank = len(batch_dims) + 1 + 2 * n_attn
-            for _ in range(scores_rank - len(mask.shape)):
-                mask = ops.expand_dims(mask, -2 * n_attn - 1)
-            masks.append(mask)
-        if not masks:
+        if query_mask is not None:
+            auto.append(padding(query_mask, True))
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                auto.append(padding(mask, False))
+        position = []
+        if use_causal_mask:
+            position.append(self._compute_causal_mask(query, value))
+        if self._sliding_window is not None:
+            position.append(self._compute_sliding_window_mask(query, value))
+        for mask in position:
+            # (1, T, S) -> (1,) * batch dims + (T, S)
+            auto.append(_leading_ones(ops.squeeze(mask, 0), nb))
+        if attention_mask is not None:
+            attention_mask = ops.cast(attention_mask, "bool")
+            for _ in range(nb + 2 * n_attn - len(attention_mask.shape)):
+                attention_mask = ops.expand_dims(attention_mask, -2 * n_attn - 1)
+            if len(attention_mask.shape) > nb + 2 * n_attn:  # it has a heads axis
+                auto = [ops.expand_dims(mask, nb) for mask in auto]
+            auto.append(attention_mask)
+        if not auto:
             return None
-        combined = masks[0]
-        for mask in masks[1:]:
+        combined = auto[0]
+        for mask in auto[1:]:
             combined = ops.logical_and(combined, mask)
         return combined
 
-    def _position_mask(self, tensors, rank, axes, causal):
-        axis = axes[0]
-        rows = ops.expand_dims(ops.arange(_dim(tensors["query"], axis)), 1)
-        cols = ops.expand_dims(ops.arange(_dim(tensors["value"], axis)), 0)
+    def _compute_causal_mask(self, query, value=None):
+        """A (1, T, S) lower-triangular boolean mask along the attention axis.
+
+        Args:
+            query: Query tensor, input or projected, with T on the attention axis.
+            value: Value tensor with S on the attention axis (defaults to ``query``).
+
+        Returns:
+            mask: ``(1, T, S)``, True where the key position is not after the query's.
+        """
+        rows, cols = self._positions(query, value)
+        return ops.expand_dims(ops.greater_equal(rows, cols), 0)
+
+    def _compute_sliding_window_mask(self, query, value=None):
+        """A (1, T, S) band: True where |query position - key position| < sliding_window."""
+        rows, cols = self._positions(query, value)
+        return ops.expand_dims(ops.less(ops.abs(rows - cols), self._sliding_window), 0)
+
+    def _positions(self, query, value):
+        axis = _built_axes(self._attention_axes, len(query.shape))[0]
+        t = _dim(query, axis)
+        s = t if value is None else _dim(value, axis)
+        return ops.expand_dims(ops.arange(t), 1), ops.expand_dims(ops.arange(s), 0)
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """Softmax over the key attention axes, masked where ``attention_mask`` is False.
+
+        As in Keras: a mask of lower rank than the scores gets size-1 axes inserted just
+        before the query attention axes (the heads axis first).
+        """
+        if attention_mask is not None:
+            axis = -len(self._attention_axes) * 2 - 1
+            for _ in range(len(attention_scores.shape) - len(attention_mask.shape)):
+                attention_mask = ops.expand_dims(attention_mask, axis)
+        return self._softmax(attention_scores, mask=attention_mask)
+
+    def _compute_attention(
+        self,
+        query,
+        key,
+        value,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+    ):
+        """Dot-product attention on projected tensors: Keras's override point.
+
+        Subclasses may override it with Keras's signature; the layer's `call` honours
+        the override. The default is kmha's fast path (or Keras's einsum and masked
+        softmax when `_masked_softmax` is overridden).
+
+        Args:
+            query: Projected query ``(B, T, N, key_dim)``.
+            key: Projected key ``(B, S, Nkv, key_dim)``.
+            value: Projected value ``(B, S, Nkv, value_dim)``.
+            attention_mask: Boolean mask that broadcasts to the scores, e.g. ``(B, T, S)``
+                or ``(B, N, T, S)``; True means attend.
+            training: Whether dropout is active.
+            return_attention_scores: Whether to return the probabilities too.
+            use_causal_mask: Also apply the causal mask (ANDed with ``attention_mask``).
+
+        Returns:
+            attention_output: ``(B, T, N, value_dim)``.
+            attention_scores: ``(B, N, T, S)`` probabilities, or None when not requested
+                on the fast path.
+        """
+        if self._flash_attention and return_attention_scores:
+            raise ValueError(
+                f"Layer `{self.name}`: Returning attention scores is not supported when flash "
+                "attention is enabled. Please disable flash attention to access attention "
+                "scores. Fix: set flash_attention=False, or return_attention_scores=False."
+            )
+        rank = len(query.shape) - 1
+        axes = _built_axes(self._attention_axes, rank)
+        n_attn = len(axes)
+        if use_causal_mask:
+            causal = self._compute_causal_mask(query, value)
+            attention_mask = (
+                causal
+                if attention_mask is None
+                else ops.logical_and(ops.cast(attention_mask, "bool"), causal)
+            )
         mask = None
-        if causal:
-            mask = ops.greater_equal(rows, cols)
-        if self._sliding_window:
-            band = ops.less(ops.abs(rows - cols), self._sliding_window)
-            mask = band if mask is None else ops.logical_and(mask, band)
-        batch_dims = [a for a in range(rank - 1) if a not in axes]
-        return ops.reshape(mask, (1,) * (len(batch_dims) + 1) + (_dim(mask, 0), _dim(mask, 1)))
+        if attention_mask is not None:
+            mask = ops.cast(attention_mask, "bool")
+            scores_rank = rank + n_attn
+            for _ in range(scores_rank - len(mask.shape)):
+                mask = ops.expand_dims(mask, -2 * n_attn - 1)
+            self._check_scores_mask(mask, query, key, rank, axes)
+        if type(self)._masked_softmax is not MultiHeadAttention._masked_softmax:
+            return self._einsum_attention(query, key, value, mask, training)
+        return self._attend(query, key, value, mask, rank, axes, training, return_attention_scores)
+
+    def _check_scores_mask(self, mask, query, key, rank, axes):
+        """A static check of the mask `_compute_attention` receives (subclasses may call
+        it directly, with masks `call` never saw)."""
+        dims = {"query": tuple(query.shape[:-1]), "value": tuple(key.shape[:-1])}
+        problem = geometry.attention_mask_problem(
+            self.name, tuple(mask.shape), rank, axes, self._num_heads, dims
+        )
+        if problem:
+            raise ShapeError(problem)
+
+    def _einsum_attention(self, query, key, value, mask, training):
+        """Keras's computation: einsum, `_masked_softmax`, dropout, einsum."""
+        group = self._num_heads // self.num_key_value_heads
+        if group > 1:
+            key = ops.repeat(key, group, axis=-2)
+            value = ops.repeat(value, group, axis=-2)
+        query = ops.multiply(query, ops.cast(self._inverse_sqrt_key_dim, query.dtype))
+        scores = ops.einsum(self._dot_product_equation, key, query)
+        scores = self._masked_softmax(scores, mask)
+        dropped = self._dropout_layer(scores, training=training) if self._dropout else scores
+        return ops.einsum(self._combine_equation, dropped, value), scores
 
     def _attend(self, q, k, v, mask, rank, axes, training, return_scores):
         """Scaled dot-product attention on projected (B, ..., heads, dim) tensors.
@@ -528,17 +785,12 @@ class MultiHeadAttention(keras.layers.Layer):
         repeating keys and values.
         """
         if self._flash_attention:
-            if return_scores:
-                raise ValueError(
-                    f"Layer `{self.name}`: flash attention cannot return attention scores. "
-                    "Fix: set flash_attention=False, or return_attention_scores=False."
-                )
             return self._fused_attention(q, k, v, mask), None
         heads = self._num_heads
         kv_heads = self.num_key_value_heads
         group = heads // kv_heads
         q4, q_shape = _to_heads_first(
-            q * ops.convert_to_tensor(self._scale, dtype=q.dtype), rank, axes
+            q * ops.convert_to_tensor(self._inverse_sqrt_key_dim, dtype=q.dtype), rank, axes
         )
         k4, k_shape = _to_heads_first(k, rank, axes, dim_last=False)
         v4, _ = _to_heads_first(v, rank, axes)
@@ -586,7 +838,7 @@ class MultiHeadAttention(keras.layers.Layer):
             # (B|1, H|1, T, S): batch and sequence axes materialized, heads kept as given.
             mask = ops.broadcast_to(mask, (_dim(q, 0), _dim(mask, 1), _dim(q, 1), _dim(k, 1)))
         output = ops.dot_product_attention(
-            q, k, v, mask=mask, scale=self._scale, flash_attention=True
+            q, k, v, mask=mask, scale=self._inverse_sqrt_key_dim, flash_attention=True
         )
         if mask is None:
             return output
@@ -622,19 +874,97 @@ class MultiHeadAttention(keras.layers.Layer):
             "query": query,
             "value": value,
             "key": value if key is None else key,
-            "query_mask": query_mask,
-            "value_mask": value_mask,
-            "key_mask": key_mask,
-            "attention_mask": attention_mask,
+            "query_mask": _as_mask(query_mask),
+            "value_mask": _as_mask(value_mask),
+            "key_mask": _as_mask(key_mask),
+            "attention_mask": _as_mask(attention_mask),
         }
-        shapes = {k: tuple(v.shape) for k, v in tensors.items() if v is not None}
+        tensors = {k: v for k, v in tensors.items() if v is not None}
+        shapes = {k: _shape_of(v) for k, v in tensors.items()}
         rank, axes = self._check_structure(shapes, use_causal_mask)
         self._check_static(self._call_rules(shapes, rank, axes, key is not None), shapes)
+        for argument in _MASK_ARGUMENTS:
+            if argument in tensors:
+                # A constant mask (NumPy, list) is checked here, at symbolic use.
+                self._check_additive(argument, tensors[argument], in_graph=False)
         output = keras.KerasTensor(self._output_shape_for(shapes["query"]), self.compute_dtype)
         if not return_attention_scores:
             return output
         scores_shape = geometry.scores_shape(rank, axes, self._num_heads, shapes)
         return output, keras.KerasTensor(scores_shape, self.compute_dtype)
+
+
+_MASK_ARGUMENTS = ("query_mask", "value_mask", "key_mask", "attention_mask")
+
+# Keras's phrase for the key/value checks, kept in kmha's message so that code matching
+# Keras's errors keeps working.
+_KERAS_KEY_VALUE_PHRASE = "all dimensions of `value` and `key`, except the last one, must be equal"
+
+
+def _with_keras_phrase(problem):
+    if problem.argument != "key" or (problem.axis or "").endswith("(features)"):
+        return problem
+    return dataclasses.replace(problem, what=f"{problem.what} ({_KERAS_KEY_VALUE_PHRASE})")
+
+
+def _as_mask(mask):
+    """Masks in every form Keras takes: tensors as they are, lists and scalars as NumPy."""
+    if mask is None or hasattr(mask, "shape"):
+        return mask
+    return np.asarray(mask)
+
+
+def _shape_of(x):
+    """The static shape as a tuple, or None when even the rank is unknown."""
+    shape = x.shape
+    if getattr(shape, "rank", 0) is None:
+        return None
+    return tuple(shape)
+
+
+def _is_traced(x):
+    """Whether ``x``'s values are unknown while this code runs (JAX tracing, TF graph)."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.is_tensor(x) and not hasattr(x, "numpy")
+    return False
+
+
+def _built_axes(axes, rank):
+    """Normalized attention axes, or Keras's default before `_build_attention` ran."""
+    if axes is None:
+        return tuple(range(1, rank - 1))
+    return tuple(a % rank for a in axes)
+
+
+def _leading_ones(x, count):
+    for _ in range(count):
+        x = ops.expand_dims(x, 0)
+    return x
+
+
+def _attention_equations(rank, axes):
+    """Keras's two attention einsums for projected tensors of ``rank``.
+
+    ``dot``: (key, query) -> scores (batch dims..., heads, query attention axes...,
+    key attention axes...), attention axes in the order given; ``combine``: (scores,
+    value) -> the query's layout. Returns (dot, combine, scores rank).
+    """
+    letters = string.ascii_lowercase
+    query = list(letters[:rank])
+    key = list(query)
+    for j, axis in enumerate(axes):
+        key[axis] = letters[rank + j]
+    batch = [query[i] for i in range(rank - 2) if i not in axes]
+    scores = batch + [query[rank - 2]] + [query[a] for a in axes] + [key[a] for a in axes]
+    query, key, scores = "".join(query), "".join(key), "".join(scores)
+    return f"{key},{query}->{scores}", f"{scores},{key}->{query}", len(scores)
 
 
 def _validated_output_shape(output_shape, layer):
@@ -647,7 +977,7 @@ def _validated_output_shape(output_shape, layer):
             Problem(
                 layer=layer,
                 argument="output_shape",
-                what="invalid output shape",
+                what="Invalid `output_shape`: it must be None, an int or a tuple or list",
                 expected="None, a positive int or a non-empty tuple of them",
                 received=repr(output_shape),
                 fix="pass e.g. output_shape=256 or output_shape=(4, 64)",
@@ -658,13 +988,15 @@ def _validated_output_shape(output_shape, layer):
         try:
             sizes.append(geometry.as_size(size, "output_shape", layer=layer))
         except ShapeError as error:
-            if len(output_shape) == 1:
-                raise
             problem = dataclasses.replace(
-                error.problem,
-                axis=str(axis),
-                received=f"{error.problem.received} in {tuple(output_shape)}",
+                error.problem, what=f"Invalid `output_shape`: {error.problem.what}"
             )
+            if len(output_shape) > 1:
+                problem = dataclasses.replace(
+                    problem,
+                    axis=str(axis),
+                    received=f"{error.problem.received} in {tuple(output_shape)}",
+                )
             raise ShapeError(problem) from None
     return tuple(sizes)
 
@@ -759,4 +1091,63 @@ def _mask_to_heads_first(mask, q_shape, key_attn, nb):
     mask = ops.broadcast_to(mask, tuple(q_shape[:nb]) + (heads,) + query_attn + key_attn)
     return ops.reshape(
         mask, (math.prod(q_shape[:nb]), heads, math.prod(query_attn), math.prod(key_attn))
+    )
+
+
+def _attention_axes_in_order(layer: str, attention_axes: object, rank: int) -> tuple[int, ...]:
+    """Attention axes as non-negative indices, in the order given (as Keras keeps them).
+
+    Validated like `geometry.normalize_attention_axes`; repeated axes are kept once. The order sets
+    the layout of the attention scores and of ``attention_mask``: (batch dims..., H,
+    query attention axes in this order..., key attention axes in this order...).
+    """
+    geometry.normalize_attention_axes(layer, attention_axes, rank)  # raises for invalid axes
+    if attention_axes is None:
+        return tuple(range(1, rank - 1))
+    axes = (attention_axes,) if isinstance(attention_axes, numbers.Integral) else attention_axes
+    return tuple(dict.fromkeys(int(axis) % rank for axis in axes))
+
+
+def _additive_mask_problem(layer: str, argument: str, received: str) -> Problem:
+    """A float mask holding negative values: an additive mask passed as a boolean one."""
+    return Problem(
+        layer=layer,
+        argument=argument,
+        what="a float mask with negative values is an additive mask (0 = attend, a large "
+        "negative number = block), but kmha masks are boolean (True or 1 = attend); cast to "
+        "bool it would invert",
+        expected="a boolean mask, or numbers where nonzero means attend",
+        received=received,
+        fix=f"convert it: `{argument} = additive == 0` (or `additive > -1`)",
+    )
+
+
+def _unknown_rank_problem(layer: str, argument: str, built_rank: int | None) -> Problem:
+    """An input whose rank is unknown while tracing (e.g. ``tf.TensorSpec(None)``)."""
+    rank = built_rank or 3
+    return Problem(
+        layer=layer,
+        argument=argument,
+        what="the rank is unknown while tracing, so no shape rule can be checked",
+        expected=f"a known rank (rank {rank}"
+        + (
+            ", the rank this layer was built for)"
+            if built_rank
+            else " or more: (batch, ..., features))"
+        ),
+        received="a tensor of unknown rank",
+        fix="give the tf.function an input_signature with a rank, e.g. "
+        "tf.TensorSpec([None, None, 64]), or `tf.ensure_shape` the input",
+    )
+
+
+def _runtime_rank_problem(layer: str, argument: str, rank: int) -> Problem:
+    """A run-time input (e.g. a SavedModel request) whose rank differs from the traced one."""
+    return Problem(
+        layer=layer,
+        argument=argument,
+        what="input rank differs from the rank the layer was traced with",
+        expected=f"rank {rank}",
+        received=f"rank {RUNTIME_RECEIVED}",
+        fix=f"send `{argument}` with rank {rank}, (batch, ..., features), as in the signature",
     )

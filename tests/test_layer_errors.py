@@ -544,7 +544,7 @@ def test_invalid_sizes_rejected_at_construction(argument, value, received, fix):
         (2.0, "received 2.0"),
         ("8", "received '8'"),
         ((), "received ()"),
-        ((4, 2.0), "argument `output_shape`, axis 1: invalid size"),
+        ((4, 2.0), "argument `output_shape`, axis 1: Invalid `output_shape`: invalid size"),
         ((4, 0), "received 0 (int) in (4, 0)"),
     ],
     ids=str,
