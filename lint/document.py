@@ -41,6 +41,9 @@ class LayerSpec:
     kmha: bool
     build_config: dict | None
     op: bool = False  # a keras.ops call recorded as a node (module keras.src.ops.*)
+    # The shape(s) the layer was first built for, as recorded (Keras 3 and tf.keras alike;
+    # only Keras 3 rebuilds from it, so only `build_config` there is checked).
+    recorded_input_shape: object = None
     calls: list[Call] = field(default_factory=list)
     submodel: ModelSpec | None = None
     first_node: int = 0  # the node index of calls[0]
@@ -170,6 +173,9 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
         build_config=build_config if isinstance(build_config, dict) else None,
         keras_major=major,
         op=op,
+        recorded_input_shape=(entry.get("build_config") or {}).get("input_shape")
+        if isinstance(entry.get("build_config"), dict)
+        else None,
     )
     nodes = entry.get("inbound_nodes")
     if isinstance(nodes, list):

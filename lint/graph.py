@@ -386,7 +386,7 @@ class Walk:
                 args = [map_refs(a, resolve) for a in call.args]
                 kwargs = {key: map_refs(v, resolve) for key, v in call.kwargs.items()}
                 outputs = self._apply(layer, call, args, kwargs, depth)
-                if outputs is None and _inputs_as_recorded(args, kwargs):
+                if outputs is None and _inputs_as_recorded(layer, k, args, kwargs):
                     outputs = recorded.get((layer.name, k))
                 produced[(layer.name, k)] = outputs
                 applied[i] = True
@@ -549,6 +549,23 @@ def _recorded_outputs(pending) -> dict[tuple[str, int], list[Tensor]]:
             shape = as_shape(ref.recorded)
             if shape is not None:
                 found.setdefault((ref.layer, ref.node), {}).setdefault(ref.index, shape)
+    # The build shape a consumer recorded is the shape of what reached its first call
+    # (tf.keras records no tensor shapes in its nodes, but does record build shapes).
+    for layer, k, call in pending:
+        if k != layer.first_node or layer.recorded_input_shape is None or not call.args:
+            continue
+        first = call.args[0]
+        recorded = layer.recorded_input_shape
+        if isinstance(first, TensorRef):
+            pairs = [(first, recorded)]
+        elif isinstance(first, list) and isinstance(recorded, list) and len(first) == len(recorded):
+            pairs = list(zip(first, recorded, strict=True))
+        else:
+            continue
+        for ref, shape in pairs:
+            shape = as_shape(shape)
+            if isinstance(ref, TensorRef) and shape is not None:
+                found.setdefault((ref.layer, ref.node), {}).setdefault(ref.index, shape)
     result = {}
     for key, by_index in found.items():
         if sorted(by_index) == list(range(len(by_index))):
@@ -556,20 +573,37 @@ def _recorded_outputs(pending) -> dict[tuple[str, int], list[Tensor]]:
     return result
 
 
-def _inputs_as_recorded(args: list, kwargs: dict) -> bool:
-    """Every tensor input has a known shape equal to the one recorded for it."""
-    stack, seen = [args, list(kwargs.values())], 0
+def _inputs_as_recorded(layer: LayerSpec, node: int, args: list, kwargs: dict) -> bool:
+    """Every tensor input has a known shape equal to the one recorded for it: in the node
+    (Keras 3), or else in the layer's build shape (its first call, tf.keras too)."""
+    tensors = [t for t in _tensors([args, kwargs])]
+    if not tensors or any(t.shape is None for t in tensors):
+        return False
+    if all(t.recorded is not None for t in tensors):
+        return all(t.shape == t.recorded for t in tensors)
+    if node != layer.first_node or not args:
+        return False
+    recorded, first = layer.recorded_input_shape, args[0]
+    if isinstance(first, Tensor) and len(tensors) == 1:
+        return first.shape == as_shape(recorded)
+    if isinstance(first, list) and isinstance(recorded, list) and len(first) == len(tensors):
+        return len(recorded) == len(first) and all(
+            isinstance(t, Tensor) and t.shape == as_shape(r)
+            for t, r in zip(first, recorded, strict=True)
+        )
+    return False
+
+
+def _tensors(value: object):
+    stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, Tensor):
-            if item.shape is None or item.recorded is None or item.shape != item.recorded:
-                return False
-            seen += 1
+            yield item
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
-    return seen > 0
 
 
 def _cycle_members(waiting: list[tuple[LayerSpec, int, Call]]) -> list[str]:

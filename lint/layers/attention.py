@@ -167,6 +167,9 @@ def _keras_axes_in_range(site: Site, axes_value: object, rank: int) -> bool:
 def _kmha_heads(site: Site, query_width: int) -> bool:
     """kmha's own geometry: divisibility and d_model (grouped-query heads are a config check)."""
     config = site.config
+    sizes = [config.get(k) for k in ("num_heads", "key_dim", "value_dim", "d_model")]
+    if not all(v is None or (is_int(v) and v > 0) for v in sizes) or sizes[0] is None:
+        return True  # the schema reports these; nothing to resolve
     try:
         geometry.resolve_head_dims(
             layer=site.name,

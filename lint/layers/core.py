@@ -187,7 +187,7 @@ def _einsum_output(site: Site, tensor, parts):
     source, _, out = parts
     partial = site.config.get("output_shape")
     partial = [partial] if is_int(partial) else partial
-    if not isinstance(partial, list):
+    if not isinstance(partial, list) or not all(v is None or is_int(v) for v in partial):
         return None
     sizes = dict(zip(source, tensor.shape, strict=True))
     given = list(partial)
