@@ -171,3 +171,12 @@ def test_readme_shows_the_real_output(monkeypatch, capsys):
             assert str(status) == shown.split("$ echo $?\n")[1].strip()
         checked += 1
     assert checked == 2
+
+
+def test_summary_of_a_preset_folder_skips_its_metadata(in_tmp, capsys):
+    _write(in_tmp / "preset" / "config.json", KH_FLOORED)
+    _write(in_tmp / "preset" / "metadata.json", METADATA)
+    assert cli.main(["--summary", "--format", "json", "preset"]) == 0
+    (summary,) = json.loads(capsys.readouterr().out)
+    assert summary["path"].endswith("config.json")
+    assert summary["total_params"] == METADATA["parameter_count"]

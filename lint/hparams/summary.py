@@ -61,6 +61,8 @@ def summarize(document: object, kind: str, path: str):
     from kmha_lint.summary import LayerRow, ModelSummary
 
     units = hparams.units(document, kind)
+    if not units:
+        return None  # a preset's metadata.json, a tokenizer: nothing to summarize
     rows, notes, stacks = [], [], []
     total: int | None = 0
     for unit in units:
@@ -79,12 +81,9 @@ def summarize(document: object, kind: str, path: str):
             total = None
         else:
             total += count
-    if not units:
-        total = None
-        notes.append("Nothing to summarize: no backbone in this document.")
-    elif total is None and all(unit.family.modelled for unit in units):
+    if total is None and all(unit.family.modelled for unit in units):
         notes.append("Parameters unknown: a value the count needs is missing or invalid.")
-    main = units[0].family if units else None
+    main = units[0].family
     title = None
     if main is not None:
         library = "KerasHub" if main.library == "keras_hub" else "transformers"
