@@ -335,7 +335,6 @@ class Walk:
                         layer.pointer + "/name",
                         f"Model `{model.name}`: two layers are named `{layer.name}`.",
                         f"Rename one of them; every layer of `{model.name}` needs its own name.",
-                        at_key=True,
                     )
                 )
             else:

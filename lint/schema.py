@@ -362,6 +362,7 @@ RATE_KEYS = {
     "AlphaDropout": ("rate",),
     "MultiHeadAttention": ("dropout",),
     "GroupQueryAttention": ("dropout",),
+    "GroupedQueryAttention": ("dropout",),
     "Attention": ("dropout",),
     "AdditiveAttention": ("dropout",),
     "LSTM": ("dropout", "recurrent_dropout"),
@@ -380,7 +381,7 @@ def config_checks(layer: LayerSpec, schema_issues: list[Issue]) -> list[Issue]:
         pointer = layer.config_pointer(key)
         if pointer not in reported:
             issues += _rate_issues(layer, key, pointer)
-    if layer.class_name in ("MultiHeadAttention", "GroupQueryAttention"):
+    if layer.class_name in ("MultiHeadAttention", "GroupQueryAttention", "GroupedQueryAttention"):
         issues += _key_value_heads(layer)
     return issues
 

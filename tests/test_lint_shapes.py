@@ -483,3 +483,163 @@ def test_no_edit_makes_the_linter_raise(base, data):
         _replace(doc, data.draw(st.sampled_from(pointers)), data.draw(ANY_JSON))
     findings = lint_text(json.dumps(doc))
     assert all(f.line >= 1 and f.column >= 1 and f.code.startswith("KMHA") for f in findings)
+
+
+# -- layer families beyond attention -------------------------------------------------------
+
+
+def chain(shape, *specs, name="m"):
+    """A functional model: Input(shape) then each (class_name, config) on the previous."""
+    layers_, previous = [input_layer("x", *shape)], "x"
+    for i, (class_name, config) in enumerate(specs):
+        layers_.append(layer(class_name, f"l{i}", config, tensor(previous)))
+        previous = f"l{i}"
+    return model(layers_, ["x"], [previous], name=name)
+
+
+def findings(doc):
+    return [(f.code, f.pointer) for f in lint_text(json.dumps(doc, indent=1))]
+
+
+def test_convolutions_of_every_rank_reach_the_dense_that_reads_them():
+    doc = chain(
+        (16, 16, 3),
+        ("Conv2D", {"filters": 8, "kernel_size": 3}),
+        ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2}),
+        ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2}),
+        ("MaxPooling2D", {"pool_size": 2}),
+        ("Flatten", {}),
+        ("Dense", {"units": 2}),
+    )
+    assert codes(doc) == []
+    # 16 -> 14 -> 12 -> 25 -> 12: 12 * 12 * 4 features reach the Dense
+    doc["config"]["layers"][-1]["build_config"] = {"input_shape": [None, 12 * 12 * 4]}
+    assert codes(doc) == []
+    doc["config"]["layers"][1]["config"]["kernel_size"] = 5
+    assert codes(doc) == ["KMHA302"]
+
+
+def test_window_larger_than_input_and_wrong_rank():
+    doc = chain((4, 4, 3), ("Conv2D", {"filters": 8, "kernel_size": 5}))
+    assert codes(doc) == ["KMHA306"]
+    doc = chain((4, 3), ("Conv2D", {"filters": 8, "kernel_size": 1}))
+    assert codes(doc) == ["KMHA305"]
+    doc = chain((4, 4, 3), ("Cropping2D", {"cropping": [[2, 2], [0, 0]]}))
+    assert codes(doc) == ["KMHA306"]
+
+
+def test_recurrent_and_wrappers():
+    lstm = {"units": 8, "return_sequences": True}
+    inner = {"module": "keras.layers", "class_name": "GRU", "config": {"units": 4}}
+    doc = chain(
+        (10, 6),
+        ("LSTM", lstm),
+        ("Bidirectional", {"layer": inner}),
+        ("RepeatVector", {"n": 3}),
+        ("TimeDistributed", {"layer": {"class_name": "Dense", "config": {"units": 5}}}),
+        ("Reshape", {"target_shape": [15]}),
+    )
+    assert codes(doc) == []
+    doc["config"]["layers"][-1]["config"]["target_shape"] = [16]
+    assert codes(doc) == ["KMHA304"]  # (None, 3, 5) holds 15 elements
+
+
+def test_group_query_attention_heads_go_through_kmha_geometry():
+    config = {"head_dim": 4, "num_query_heads": 6, "num_key_value_heads": 4}
+    doc = model(
+        [
+            input_layer("x", T, 16),
+            layer("GroupedQueryAttention", "gqa", config, tensor("x"), tensor("x")),
+        ],
+        ["x"],
+        ["gqa"],
+    )
+    assert findings(doc) == [("KMHA202", "/config/layers/1/config/num_key_value_heads")]
+    doc["config"]["layers"][1]["config"]["num_key_value_heads"] = 3
+    assert codes(doc) == []
+
+
+def test_dot_attention_needs_matching_query_and_key_widths():
+    doc = model(
+        [
+            input_layer("q", T, 8),
+            input_layer("v", S, 8),
+            layer("Attention", "att", {}, [tensor("q"), tensor("v")]),
+            layer("Dense", "d", {"units": 4}, tensor("att")),
+        ],
+        ["q", "v"],
+        ["d"],
+    )
+    assert codes(doc) == []
+    doc["config"]["layers"][1]["config"]["batch_shape"] = [None, S, 6]
+    assert codes(doc) == ["KMHA204"]
+
+
+def test_keras_ops_are_followed_and_checked():
+    def op(class_name, name, config, *args):
+        return layer(class_name, name, config, *args, module="keras.src.ops.numpy")
+
+    doc = model(
+        [
+            input_layer("x", T, 8),
+            layer("Dense", "d", {"units": 8}, tensor("x")),
+            op("Add", "add", {}, tensor("x"), tensor("d")),
+            op("Stack", "stack", {"axis": 1}, [tensor("add"), tensor("add")]),
+            op("Reshape", "reshape", {"newshape": [-1, 2 * T, 8]}, tensor("stack")),
+            op("Transpose", "t", {"axes": [0, 2, 1]}, tensor("reshape")),
+            op("Matmul", "mm", {}, tensor("reshape"), tensor("t")),
+            layer("Dense", "out", {"units": 2}, tensor("mm")),
+        ],
+        ["x"],
+        ["out"],
+    )
+    doc["config"]["layers"][-1]["build_config"] = {"input_shape": [None, 2 * T, 2 * T]}
+    assert codes(doc) == []
+    doc["config"]["layers"][1]["config"]["units"] = 6
+    assert codes(doc) == ["KMHA303"]  # ops.add of 8 and 6 features
+
+
+def test_unmodelled_layers_continue_from_recorded_shapes_only_when_inputs_match():
+    def recorded(name, *shape):
+        ref = tensor(name)
+        ref["config"]["shape"] = [None, *shape]
+        return ref
+
+    doc = model(
+        [
+            input_layer("x", T, 8),
+            layer("Patches", "patches", {}, recorded("x", T, 8), module="my.layers"),
+            layer("Dense", "d", {"units": 16}, recorded("patches", 4, 32)),
+            layer("Add", "add", {}, [recorded("d", 4, 16), recorded("d", 4, 16)]),
+        ],
+        ["x"],
+        ["add"],
+    )
+    doc["config"]["layers"][2]["build_config"] = {"input_shape": [None, 4, 32]}
+    assert codes(doc) == []
+    doc["config"]["layers"][2]["build_config"] = {"input_shape": [None, 4, 30]}
+    assert codes(doc) == ["KMHA302"]  # the recorded (None, 4, 32) reaches a Dense built for 30
+    doc["config"]["layers"][0]["config"]["batch_shape"] = [None, T, 9]
+    assert codes(doc) == []  # the custom layer's input changed: its output is unknown
+
+
+def test_non_finite_rates_are_out_of_range_and_rate_one_is_reported_once():
+    doc = chain((T, 8), ("Dropout", {"rate": float("nan")}))
+    assert codes(doc) == ["KMHA006", "KMHA102"]  # not JSON (parse level), and not a rate
+    doc = chain((T, 8), ("Dropout", {"rate": 1.0}))
+    assert codes(doc) == ["KMHA105"]
+    doc = model(
+        [input_layer("x", T, 16), kmha("k", tensor("x"), tensor("x"), dropout=1)], ["x"], ["k"]
+    )
+    assert codes(doc) == ["KMHA102"]  # kmha takes [0, 1): out of range, not also KMHA105
+
+
+def test_value_findings_point_at_the_value():
+    doc = model(
+        [input_layer("x", T, 16), kmha("k", tensor("x"), tensor("x"), num_heads=5)], ["x"], ["k"]
+    )
+    (finding,) = lint_text(json.dumps(doc, indent=1))
+    assert finding.code == "KMHA201" and finding.pointer.endswith("/config/num_heads")
+    text = json.dumps(doc, indent=1)
+    line = text.splitlines()[finding.line - 1]
+    assert line[finding.column - 1 :].startswith("5")

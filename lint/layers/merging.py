@@ -182,6 +182,37 @@ def concatenate(site: Site):
     return None if result is None else [result]
 
 
+@shape_rule("Dot")
+def dot(site: Site):
+    tensors, axes = site.input_list(), site.config.get("axes")
+    if tensors is None or len(tensors) != 2 or any(t.shape is None for t in tensors):
+        return None
+    first, second = (t.shape for t in tensors)
+    axes = [axes, axes] if is_int(axes) else axes
+    if not (isinstance(axes, list) and len(axes) == 2 and all(is_int(a) for a in axes)):
+        return None
+    if not all(-len(s) <= a < len(s) for a, s in zip(axes, (first, second), strict=True)):
+        return None
+    a, b = axes[0] % len(first), axes[1] % len(second)
+    if first[a] is not None and second[b] is not None and first[a] != second[b]:
+        site.report(
+            rules.MERGE_SHAPE_MISMATCH,
+            site.input_pointer(tensors[1]),
+            site.problem(
+                "inputs",
+                f"Dot contracts axis {a} of the first input with axis {b} of the second, "
+                "and their sizes differ",
+                f"{first[a]}, as in {show(first)}",
+                f"{second[b]} (shape {show(second)})",
+                "choose axes of equal size, or project one input first",
+            ),
+        )
+        return None
+    rest = [d for i, d in enumerate(first) if i not in (0, a)]
+    rest += [d for i, d in enumerate(second) if i not in (0, b)]
+    return [(first[0], *(rest or [1]))]
+
+
 @param_rule(*ELEMENTWISE, "Concatenate", "Dot")
 def no_weights(site: Site):
     return 0
