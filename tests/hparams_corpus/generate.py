@@ -1131,6 +1131,7 @@ def hf_query_shape(model):
         "c_attn.weight",
         ".q.weight",
         "query_proj.weight",
+        "qkv_proj.weight",
     )
     for name, p in model.named_parameters():
         if any(name.endswith(k) for k in keys) and "vision" not in name:
