@@ -36,6 +36,36 @@ _TOKENS = ("pad_token_id", "bos_token_id", "eos_token_id")
 _ROPE = ("rope_parameters.partial_rotary_factor", "partial_rotary_factor")
 
 
+def _check_image(unit: Unit, report) -> None:
+    """image_size and patch_size: a positive integer or a [height, width] pair."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _show, is_int
+
+    for key in ("image_size", "patch_size"):
+        if not unit.values.has(key):
+            continue
+        value = unit.values[key]
+        pair = value if isinstance(value, list) else [value, value]
+        if len(pair) != 2 or not all(is_int(x) for x in pair):
+            report.add(
+                rules.HPARAM_WRONG_TYPE,
+                key,
+                "wrong type",
+                "a positive integer, or a [height, width] pair of them",
+                _show(value),
+                f"write `{key}` as a whole number or a pair of them",
+            )
+        elif any(x <= 0 for x in pair):
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                key,
+                "out of range",
+                "positive integers",
+                str(value),
+                f"set `{key}` >= 1",
+            )
+
+
 def _family(name, title, attention, **rest):
     rest.setdefault("layers", ("num_hidden_layers",))
     rest.setdefault("vocab", "vocab_size")
@@ -429,7 +459,7 @@ FAMILIES: dict[str, Family] = {
         _family(
             "vit",
             "ViT",
-            (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
+            (Attention("hidden_size", "num_attention_heads", head_dim="head_dim", derived=FLOORS),),
             sizes=("intermediate_size", "num_channels", "encoder_stride"),
             rates=("hidden_dropout_prob", "attention_probs_dropout_prob"),
             vocab=None,
@@ -445,6 +475,7 @@ FAMILIES: dict[str, Family] = {
                 "qkv_bias": True,
             },
             params=params.hf_vit,
+            extra=(_check_image,),
         ),
         _family(
             "whisper",
@@ -509,7 +540,7 @@ FAMILIES: dict[str, Family] = {
             "clip_vision_model",
             "CLIP vision",
             (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
-            sizes=("intermediate_size", "num_channels", "image_size", "patch_size"),
+            sizes=("intermediate_size", "num_channels"),
             rates=("attention_dropout", "dropout"),
             vocab=None,
             token_ids=(),
@@ -523,6 +554,7 @@ FAMILIES: dict[str, Family] = {
                 "patch_size": 32,
             },
             params=params.hf_clip_vision,
+            extra=(_check_image,),
         ),
         # Containers: their text and vision configs are checked with their own families.
         _family(
@@ -573,12 +605,15 @@ _tune(
     attention={"rotary_odd_fails": False},
     rates=("attention_dropout", "resid_pdrop", "embd_pdrop"),
 )
-# The sliding-window mask of mistral and mixtral breaks with a window of zero or less.
-_tune("mistral", strict_windows=True)
-_tune("mixtral", strict_windows=True)
+# The sliding-window mask breaks with a window of zero or less.
+for _name in ("mistral", "mixtral", "gemma2", "phi3"):
+    _tune(_name, strict_windows=True)
 # layer_types is validated against num_hidden_layers when the config is read.
-_tune("qwen2", strict_layers=True)
-_tune("qwen3", strict_layers=True)
+for _name in ("qwen2", "qwen3", "gemma2"):
+    _tune(_name, strict_layers=True)
+# CLIP's attention dropout is functional: not range-checked in inference.
+for _name in ("clip_text_model", "clip_vision_model"):
+    _tune(_name, rates_unchecked=frozenset({"attention_dropout"}))
 # DeBERTa-v2's default has no token type embedding at all.
 # (and its encoder has no output without a layer).
 _tune("deberta-v2", zero_valid=frozenset({"type_vocab_size"}), strict_layers=True)

@@ -589,11 +589,13 @@ def _pair(value) -> tuple[int, int]:
 @_counted
 def hf_vit(v) -> int:
     d, i, c = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "num_channels")
-    _int(v, "num_attention_heads")
+    h = _int(v, "num_attention_heads")
+    head_dim = v.get("head_dim")
+    a = h * (_int(v, "head_dim") if head_dim is not None else d // h)  # all_head_size
     (ih, iw), (ph, pw) = _pair(v.get("image_size")), _pair(v.get("patch_size"))
     patches = (ih // ph) * (iw // pw)
     bias = _flag(v, "qkv_bias", True)
-    attention = 3 * d * d + (3 * d if bias else 0) + d * d + d
+    attention = 3 * d * a + (3 * a if bias else 0) + a * d + d
     layer = attention + 2 * _ln(d) + _mlp(d, i)
     emb = d + (patches + 1) * d + c * ph * pw * d + d
     pooler_out = _opt_int(v, "pooler_output_size") or d
