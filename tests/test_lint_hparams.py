@@ -502,3 +502,20 @@ def test_import_is_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_kerashub_qwen3_head_dim_zero_means_derived():
+    qwen3 = {
+        "module": "keras_hub.src.models.qwen3.qwen3_backbone",
+        "class_name": "Qwen3Backbone",
+        "config": {**KH_LLAMA["config"], "head_dim": 0},
+        "registered_name": "keras_hub>Qwen3Backbone",
+    }
+    assert _found(qwen3) == []
+    assert _found(_edit(qwen3, "config/num_query_heads", 6)) == [
+        ("KMHA405", "/config/num_query_heads")
+    ]
+    (unit,) = hparams.units(qwen3)
+    assert unit.family.params(unit.values) == params.kh_qwen3(
+        Values({**qwen3["config"], "head_dim": 16}, {})
+    )

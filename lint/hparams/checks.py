@@ -311,6 +311,8 @@ def check_attention(report: Report, attention: Attention) -> None:
     if width is None or heads is None:
         return
     head_dim_value = report.value(attention.head_dim) if attention.head_dim else None
+    if head_dim_value == 0 and attention.head_dim in unit.family.zero_valid:
+        head_dim_value = None  # "0 means derive it" (KerasHub Qwen3: `if not self.head_dim`)
     explicit = _positive(report, attention.head_dim)
     if attention.head_dim and head_dim_value is not None and explicit is None:
         return  # a wrong head_dim is reported by check_size

@@ -619,7 +619,7 @@ for _name in ("clip_text_model", "clip_vision_model"):
 _tune("deberta-v2", zero_valid=frozenset({"type_vocab_size"}), strict_layers=True)
 
 # Spellings of model_type that name the same family.
-ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox", "gpt_neox_japanese": None}
+ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox"}
 
 
 def _generic_for(config: dict, model_type: str) -> Family:
@@ -674,7 +674,7 @@ def units(document: dict) -> list[Unit]:
 def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: int) -> None:
     model_type = config.get("model_type")
     if isinstance(model_type, str) and model_type:
-        name = ALIASES.get(model_type, model_type) or model_type
+        name = ALIASES.get(model_type, model_type)
         family = FAMILIES.get(name) or _generic_for(config, model_type)
         label = f"{model_type} (transformers{', ' + where if where else ''})"
         found.append(Unit(family, config, pointer, label, pointer + "/model_type"))

@@ -315,6 +315,8 @@ FAMILIES: dict[str, Family] = {
             sizes=("vocabulary_size", "intermediate_dim"),
             windows=("sliding_window_size",),
             defaults={"dropout": 0.0, "tie_word_embeddings": True, "sliding_window_size": 32768},
+            # Qwen3Attention.build: `if not self.head_dim: head_dim = hidden_dim // heads`.
+            zero_valid=frozenset({"head_dim"}),
             params=params.kh_qwen3,
         ),
         _family(

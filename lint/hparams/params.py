@@ -218,7 +218,8 @@ def kh_qwen(v) -> int:
 
 @_counted
 def kh_qwen3(v) -> int:
-    k = _int(v, "head_dim")
+    k = _opt_int(v, "head_dim") if v.get("head_dim") != 0 else None
+    k = k or _int(v, "hidden_dim") // _int(v, "num_query_heads")
     return _kh_decoder(v, head_dim=k, tied=_flag(v, "tie_word_embeddings", True), layer_extra=2 * k)
 
 
