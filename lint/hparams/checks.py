@@ -286,11 +286,7 @@ def check_attention(report: Report, attention: Attention) -> None:
     unit = report.unit
     width = _positive(report, attention.width)
     heads = _positive(report, attention.heads)
-    heads_value = report.value(attention.heads)
-    # Zero query heads: a division by zero where the head size is derived; where it is
-    # explicit, an empty attention that builds (and means nothing).
-    if is_int(heads_value) and heads_value == 0 and attention.heads not in report.bad:
-        pass  # reported by check_size
+    # (Zero or negative heads are reported by check_size: every family fails with them.)
     kv = _positive(report, attention.kv_heads)
     if attention.kv_when is not None and not report.value(attention.kv_when):
         kv = None
