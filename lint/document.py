@@ -7,6 +7,7 @@ tables, and unknown classes (Lambda, custom layers) stay opaque.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 
@@ -128,12 +129,13 @@ _LAYER_PACKAGES = {"layers", "models", "engine"}
 _KERAS_PACKAGES = ("keras", "tf_keras")
 
 
-def _inner_module(module: str) -> list[str]:
+@cache
+def _inner_module(module: str) -> tuple[str, ...]:
     """`keras.src.layers.core` -> [layers, core]; `tf_keras.src.engine.functional` too."""
-    parts = module.split(".")
+    parts = tuple(module.split("."))
     if parts[0] not in _KERAS_PACKAGES:
-        return []
-    return parts[2:] if parts[1:2] == ["src"] else parts[1:]
+        return ()
+    return parts[2:] if parts[1:2] == ("src",) else parts[1:]
 
 
 def _is_layer_module(module: object) -> bool:
@@ -147,7 +149,7 @@ def _is_layer_module(module: object) -> bool:
 
 def is_ops_module(module: object) -> bool:
     """`keras.src.ops.numpy` and the like: an operation called on symbolic tensors."""
-    inner = _inner_module(module) if isinstance(module, str) else []
+    inner = _inner_module(module) if isinstance(module, str) else ()
     return bool(inner) and inner[0] == "ops"
 
 

@@ -54,7 +54,9 @@ class Tensor:
 
 
 def is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return type(value) is int or (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    )
 
 
 def all_ints(value: object) -> bool:
@@ -360,7 +362,7 @@ class Walk:
             if layer.class_name != "InputLayer"
             for k, call in enumerate(layer.calls)
         ]
-        recorded = _recorded_outputs(pending)
+        recorded: dict | None = None  # the recorded output shapes, read when first needed
         reported: set[str] = set()
 
         def resolve(ref: TensorRef) -> Tensor:
@@ -386,6 +388,8 @@ class Walk:
                 kwargs = {key: map_refs(v, resolve) for key, v in call.kwargs.items()}
                 outputs = self._apply(layer, call, args, kwargs, depth)
                 if outputs is None and _inputs_as_recorded(layer, k, args, kwargs):
+                    if recorded is None:
+                        recorded = _recorded_outputs(pending)
                     outputs = recorded.get((layer.name, k))
                 produced[(layer.name, k)] = outputs
                 applied[i] = True
@@ -436,7 +440,7 @@ class Walk:
             what = f"layer `{ref.layer}` has no output {ref.index}"
             hint = f"Use an output index below {len(outputs)}."
         else:
-            recorded = as_shape(ref.recorded)
+            recorded = ref.recorded  # validated when read
             if outputs is None:
                 return Tensor(None, ref.pointer, recorded=recorded)
             found = outputs[ref.index]

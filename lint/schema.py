@@ -272,7 +272,11 @@ def _compile(schema: dict, root: dict, strict: bool) -> Check:
         checks.append(_type_check(frozenset(allowed), strict))
     if "enum" in schema:
         options = schema["enum"]
-        checks.append(lambda v: any(_same(v, o) for o in options))
+        strings = frozenset(o for o in options if type(o) is str)
+        others = [o for o in options if type(o) is not str]
+        checks.append(
+            lambda v: (v in strings) if type(v) is str else any(_same(v, o) for o in others)
+        )
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: _same(v, const))
