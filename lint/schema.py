@@ -179,6 +179,7 @@ def _issue(error, base: str, subject: str) -> Issue:
             f"{subject}: missing key `{missing}` in `{argument}`. Expected it to be present; "
             "received no such key.",
             f"Add `{missing}` to `{argument}`.",
+            at_key=True,  # the key of the object that lacks it
         )
     expected = (
         "one of " + ", ".join(json.dumps(v) for v in error.validator_value)
