@@ -503,21 +503,27 @@ class MultiHeadAttention(keras.layers.Layer):
         return None
 
     def _xla_checks(self, tensors, open_rules):
+        """Under XLA: one named shape op per open rule (see `graph_assertions.xla_check`),
+        its name the whole kmha message; XLA reports the sizes in its own words."""
         checks = []
         for rule in open_rules:
             if isinstance(rule.reference, int):
                 expected = rule.reference
-                reference = f"{rule.reference}"
             else:
                 expected = (tensors[rule.reference[0]], rule.reference[1])
-                reference = f"{rule.reference[0]}_axis_{rule.reference[1]}"
-            name = (
-                f"kmha_check.layer_{self.name}.argument_{rule.argument}.axis_{rule.axis}_"
-                f"{rule.label}.must_{'broadcast_to' if rule.broadcast else 'equal'}.{reference}"
+            problem = _with_keras_phrase(
+                rule.problem(
+                    self.name,
+                    "the tensor's value count above",
+                    "the requested shape above",
+                )
             )
             checks.append(
                 graph_assertions.xla_check(
-                    name, (tensors[rule.argument], rule.axis), expected, rule.broadcast
+                    f"kmha.ShapeError: {problem.message()}",
+                    (tensors[rule.argument], rule.axis),
+                    expected,
+                    rule.broadcast,
                 )
             )
         if not checks:
