@@ -96,7 +96,18 @@ KERAS_HUB = {
     "RobertaBackbone": _kh("RobertaBackbone", dict(ENC), dict(ENC_NAMES)),
     "DistilBertBackbone": _kh("DistilBertBackbone", dict(ENC), dict(ENC_NAMES)),
     "AlbertBackbone": _kh(
-        "AlbertBackbone", {**ENC, "embedding_dim": 32, "dropout": 0.0}, dict(ENC_NAMES)
+        "AlbertBackbone",
+        {**ENC, "embedding_dim": 32, "dropout": 0.0},
+        dict(ENC_NAMES),
+        extra_edits=[
+            (
+                "groups-nondiv",
+                "layers",
+                "num_groups=3 does not divide num_layers=2",
+                {"num_groups": 3},
+            ),
+            ("groups-div", "layers", "num_groups=2 divides num_layers=2", {"num_groups": 2}),
+        ],
     ),
     "ElectraBackbone": _kh(
         "ElectraBackbone",
@@ -515,6 +526,20 @@ TRANSFORMERS = {
         },
         derives_head=False,
         seq2seq=True,
+        extra_edits=[
+            (
+                "ffn-proj-unknown",
+                "type",
+                'feed_forward_proj="gated-foo" (unknown activation)',
+                {"feed_forward_proj": "gated-foo"},
+            ),
+            (
+                "ffn-proj-gated",
+                "type",
+                'feed_forward_proj="gated-gelu" (3 FFN matrices)',
+                {"feed_forward_proj": "gated-gelu"},
+            ),
+        ],
     ),
     "vit": _hf(
         "vit",
@@ -746,7 +771,7 @@ def make_edits(spec, cfg, library):
             {tok: vocab + 50},
             feed_id=vocab + 50,
         )
-        add(f"{tok.replace('.', '-')}-negative", "token-id", f"{tok}=-1", {tok: -1})
+        add(f"{tok.replace('.', '-')}-negative", "token-id", f"{tok}=-1", {tok: -1}, feed_id=-1)
     if n.get("image"):
         img = _get(cfg, n["image"])
         new = [30, 30, 3] if isinstance(img, list) else 30
@@ -757,6 +782,8 @@ def make_edits(spec, cfg, library):
             {n["image"]: new},
         )
         add("patch-zero", "zero", f"{n['patch']}=0", {n["patch"]: 0})
+    for slug, kind, desc, patch in spec.get("extra_edits", []):
+        add(slug, kind, desc, patch)
     if n.get("vision_heads"):
         add(
             "vision-heads-nondiv",
