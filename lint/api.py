@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmha_lint import rules
 from kmha_lint.check import WHAT_TO_LINT, check_document, document_kind
 from kmha_lint.findings import Finding, Issue
 from kmha_lint.jsonsource import Malformed, SourceMap, TooDeep, parse
+from kmha_lint.record import Record
 
 __all__ = ["Finding", "FileReport", "lint_text", "lint_paths", "lint_reports", "MAX_BYTES"]
 
@@ -27,14 +27,20 @@ CONFIG_SUFFIXES = (".json", ".keras")
 _CONFIG_MARKERS = ('"class_name"', '"model_type"')
 
 
-@dataclass
-class FileReport:
-    """What happened to one input: its findings, or why it was skipped."""
+class FileReport(Record):
+    """What happened to one input: its findings and the document kind the checks recognised,
+    or why a file found by a folder walk was not linted."""
 
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    kind: str | None = None  # the document kind the checks recognised
-    skipped: str | None = None  # why a file found by a folder walk was not linted
+    __slots__ = ("path", "findings", "kind", "skipped")
+
+    def __init__(
+        self,
+        path: str,
+        findings: list[Finding] | None = None,
+        kind: str | None = None,
+        skipped: str | None = None,
+    ):
+        self.path, self.findings, self.kind, self.skipped = path, findings or [], kind, skipped
 
 
 def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list[Finding]:

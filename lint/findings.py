@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kmha_lint.problem import Problem
+from kmha_lint.record import Record
 from kmha_lint.rules import RULES, Rule
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """One diagnostic, positioned in the source text: 1-based line and column of its start,
-    and of its end (exclusive, as in ruff and SARIF)."""
+    and of its end (exclusive, as in ruff and SARIF; by default one character)."""
 
-    path: str
-    line: int
-    column: int
-    pointer: str
-    rule: Rule
-    message: str
-    hint: str
-    end_line: int = 0  # 0: the same as the start
-    end_column: int = 0
+    __slots__ = ("path", "line", "column", "pointer", "rule", "message", "hint")
+    __slots__ += ("end_line", "end_column")
 
-    def __post_init__(self):
-        if not self.end_line:
-            object.__setattr__(self, "end_line", self.line)
-            object.__setattr__(self, "end_column", self.column + 1)
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        pointer: str,
+        rule: Rule,
+        message: str,
+        hint: str,
+        end_line: int = 0,
+        end_column: int = 0,
+    ):
+        self.path, self.line, self.column, self.pointer = path, line, column, pointer
+        self.rule, self.message, self.hint = rule, message, hint
+        self.end_line = end_line or line
+        self.end_column = end_column if end_line else column + 1
 
     @property
     def code(self) -> str:
@@ -52,8 +55,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(Record):
     """A finding before it has a position: checks speak in JSON Pointers only.
 
     ``rule`` is the :class:`~kmha_lint.rules.Rule` object (a code string is accepted only
@@ -62,15 +64,11 @@ class Issue:
     type, size or range), the convention of cfn-lint and Spectral.
     """
 
-    rule: Rule
-    pointer: str
-    message: str
-    hint: str
-    at_key: bool = False
+    __slots__ = ("rule", "pointer", "message", "hint", "at_key")
 
-    def __post_init__(self) -> None:
-        if isinstance(self.rule, str):
-            object.__setattr__(self, "rule", RULES[self.rule])
+    def __init__(self, rule: Rule, pointer: str, message: str, hint: str, at_key: bool = False):
+        self.rule = RULES[rule] if isinstance(rule, str) else rule
+        self.pointer, self.message, self.hint, self.at_key = pointer, message, hint, at_key
 
     @classmethod
     def from_problem(cls, rule: Rule, pointer: str, problem: Problem, at_key: bool = False):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from dataclasses import dataclass
+
+from kmha_lint.record import Record
 
 # One JSON token, after optional whitespace: a punctuator, a string, or a bare literal
 # (number, true, false, null). The text has already been parsed by `json`, so the
@@ -49,12 +50,17 @@ class TooLongInt(float):
         return f"<an integer of {self.digits} digits>"
 
 
-@dataclass(frozen=True)
-class Parsed:
-    value: object
-    has_duplicate_keys: bool
-    # Non-standard or unconvertible number literals seen, which SourceMap.numbers() locates.
-    has_odd_numbers: bool = False
+class Parsed(Record):
+    """The parsed value, and whether SourceMap has repeats or odd number literals to locate."""
+
+    __slots__ = ("value", "has_duplicate_keys", "has_odd_numbers")
+
+    def __init__(self, value: object, has_duplicate_keys: bool, has_odd_numbers: bool = False):
+        self.value, self.has_duplicate_keys, self.has_odd_numbers = (
+            value,
+            has_duplicate_keys,
+            has_odd_numbers,
+        )
 
 
 def parse(text: str) -> Parsed:
@@ -101,31 +107,31 @@ def pointer_of(*tokens: str | int) -> str:
     return "".join("/" + escape_token(t) for t in tokens)
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(Record):
     """Where a finding points: 1-based start line and column, and the end (exclusive)."""
 
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    __slots__ = ("line", "column", "end_line", "end_column")
+
+    def __init__(self, line: int, column: int, end_line: int, end_column: int):
+        self.line, self.column, self.end_line, self.end_column = line, column, end_line, end_column
 
 
-@dataclass(frozen=True)
-class OddNumber:
+class OddNumber(Record):
     """A number literal Keras's reader treats specially: NaN/Infinity, or too many digits."""
 
-    pointer: str
-    literal: str
-    too_long: bool
+    __slots__ = ("pointer", "literal", "too_long")
+
+    def __init__(self, pointer: str, literal: str, too_long: bool):
+        self.pointer, self.literal, self.too_long = pointer, literal, too_long
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    pointer: str
-    key: str
-    offset: int
-    first_offset: int
+class Duplicate(Record):
+    """A repeated key: where it is, and where its first occurrence is."""
+
+    __slots__ = ("pointer", "key", "offset", "first_offset")
+
+    def __init__(self, pointer: str, key: str, offset: int, first_offset: int):
+        self.pointer, self.key, self.offset, self.first_offset = pointer, key, offset, first_offset
 
 
 class SourceMap:

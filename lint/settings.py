@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from kmha_lint.record import Record
 
 SETTINGS_FILES = ("kmha-lint.toml", ".kmha-lint.toml", "pyproject.toml")
 _KEYS = {
@@ -40,13 +41,13 @@ class UsageError(Exception):
     """A mistake on the command line or in a settings file: exit status 2, no traceback."""
 
 
-@dataclass(frozen=True)
-class FileIgnore:
+class FileIgnore(Record):
     """`per-file-ignores` entry: a glob relative to ``root`` and the selectors it ignores."""
 
-    root: Path
-    glob: str
-    selectors: tuple[str, ...]
+    __slots__ = ("root", "glob", "selectors")
+
+    def __init__(self, root: Path, glob: str, selectors: tuple[str, ...]):
+        self.root, self.glob, self.selectors = root, glob, selectors
 
     def matches(self, path: str) -> bool:
         file = Path(os.path.abspath(path.split("::", 1)[0]))
@@ -59,13 +60,18 @@ class FileIgnore:
         return fnmatch.fnmatchcase(subject, self.glob)
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Record):
     """Which rules are reported. ``select`` None means every rule."""
 
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] = ()
-    per_file_ignores: tuple[FileIgnore, ...] = ()
+    __slots__ = ("select", "ignore", "per_file_ignores")
+
+    def __init__(
+        self,
+        select: tuple[str, ...] | None = None,
+        ignore: tuple[str, ...] = (),
+        per_file_ignores: tuple[FileIgnore, ...] = (),
+    ):
+        self.select, self.ignore, self.per_file_ignores = select, ignore, per_file_ignores
 
     def enabled(self, code: str, path: str) -> bool:
         """ruff's rule: the most specific matching selector decides; ignore wins a tie."""
@@ -93,25 +99,41 @@ class Selection:
         )
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(Record):
     """Settings as one source states them (a file, an inline --config, the flags)."""
 
-    select: tuple[str, ...] | None = None
-    extend_select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    per_file_ignores: tuple[FileIgnore, ...] = ()
-    format: str | None = None
-    max_bytes: int | None = None
-    paths: tuple[str, ...] = ()
+    __slots__ = (
+        "select",
+        "extend_select",
+        "ignore",
+        "per_file_ignores",
+        "format",
+        "max_bytes",
+        "paths",
+    )
+
+    def __init__(
+        self,
+        select: tuple[str, ...] | None = None,
+        extend_select: tuple[str, ...] = (),
+        ignore: tuple[str, ...] = (),
+        per_file_ignores: tuple[FileIgnore, ...] = (),
+        format: str | None = None,
+        max_bytes: int | None = None,
+        paths: tuple[str, ...] = (),
+    ):
+        self.select, self.extend_select, self.ignore = select, extend_select, ignore
+        self.per_file_ignores, self.format, self.max_bytes = per_file_ignores, format, max_bytes
+        self.paths = paths
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The settings file that applies to a folder, and what it says."""
+class Settings(Record):
+    """The settings file that applies to a folder (None: none, the defaults), and what it says."""
 
-    origin: Path | None = None  # None: no settings file, the defaults
-    layer: Layer = field(default_factory=Layer)
+    __slots__ = ("origin", "layer")
+
+    def __init__(self, origin: Path | None = None, layer: Layer | None = None):
+        self.origin, self.layer = origin, layer if layer is not None else Layer()
 
     @property
     def selection(self) -> Selection:

@@ -122,3 +122,49 @@ def test_non_finite_numbers_and_huge_integers_are_positioned_findings():
         36,
     )
     assert "(5000 characters)" in finding.message and "9" * 100 not in finding.message
+
+
+# Rules about a key (repeated, unknown, or missing: then the key of the object that lacks it).
+KEY_RULES = {"KMHA002", "KMHA103", "KMHA106", "KMHA410"}
+
+
+def _resolve(document: object, pointer: str) -> object:
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        document = document[int(token)] if isinstance(document, list) else document[token]
+    return document
+
+
+def _span_text(lines: list[str], finding) -> str:
+    if finding.line == finding.end_line:
+        return lines[finding.line - 1][finding.column - 1 : finding.end_column - 1]
+    middle = lines[finding.line : finding.end_line - 1]
+    return "\n".join(
+        [lines[finding.line - 1][finding.column - 1 :], *middle],
+    ) + ("\n" + lines[finding.end_line - 1][: finding.end_column - 1])
+
+
+def test_every_fixture_finding_spans_its_value_or_its_key():
+    """A wrong value is pointed at by the value, a key problem by the key, in every rule's
+    bad fixture (the convention of cfn-lint and Spectral)."""
+    checked = set()
+    for bad in sorted(FIXTURES.glob("KMHA*/bad.json")):
+        text = bad.read_text()
+        if bad.parent.name in ("KMHA001", "KMHA003", "KMHA007"):
+            continue  # not JSON, too deep, or not readable by Python: no value to point at
+        document = json.loads(text)
+        lines = text.split("\n")
+        for finding in lint_paths([str(bad)]):
+            span = _span_text(lines, finding)
+            if finding.code in KEY_RULES:
+                key = json.loads(span)
+                assert isinstance(key, str) and key in finding.pointer.split("/"), (
+                    finding.code,
+                    span,
+                )
+            elif finding.pointer:
+                assert json.loads(span.replace("NaN", "null")) == json.loads(
+                    json.dumps(_resolve(document, finding.pointer)).replace("NaN", "null")
+                ), (finding.code, finding.pointer, span[:80])
+            checked.add(finding.code)
+    assert len(checked) >= 30, sorted(checked)
