@@ -562,8 +562,12 @@ def hf_phi3(v) -> int:
 @_counted
 def hf_t5(v) -> int:
     d, h, k, f = _int(v, "d_model"), _int(v, "num_heads"), _int(v, "d_kv"), _int(v, "d_ff")
-    proj = v.get("feed_forward_proj") or "relu"
-    gated = isinstance(proj, str) and proj.startswith("gated-")
+    # T5Config derives is_gated_act from feed_forward_proj, but a config.json that writes
+    # is_gated_act (to_dict does) sets it afterwards: the written value wins.
+    gated = v.get("is_gated_act")
+    if not isinstance(gated, bool):
+        proj = v.get("feed_forward_proj") or "relu"
+        gated = isinstance(proj, str) and proj.startswith("gated-")
     ffn = (3 if gated else 2) * d * f
     attention = 4 * d * h * k
     buckets = _int(v, "relative_attention_num_buckets") * h
