@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from kmha_lint import rules
 from kmha_lint.check import WHAT_TO_LINT, check_document, document_kind
@@ -239,9 +238,12 @@ def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
     *.json and *.keras (walked True)."""
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            for found in sorted(Path(path).rglob("*")):
-                if found.suffix in CONFIG_SUFFIXES and found.is_file():
-                    yield str(found), True
+            found = []
+            for folder, _, names in os.walk(path):
+                found += [os.path.join(folder, n) for n in names if n.endswith(CONFIG_SUFFIXES)]
+            for file in sorted(found):
+                if os.path.isfile(file):
+                    yield file, True
         else:
             yield path, False
 

@@ -10,6 +10,7 @@ argparse at first; the checks load when there is something to check.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,8 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kmha-lint: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `kmha-lint ... | head`: the reader left; no traceback at exit
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - a bug of ours: say so, never a traceback
@@ -112,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
 
     fixed, inline = _config_arguments(args.config)
     finder = cfg.SettingsFinder(fixed)
-    here = finder.for_folder(cfg.Path.cwd())
+    here = finder.for_folder(os.getcwd())
     where = str(here.origin) if here.origin else "settings"
     flags = cfg.Layer(
         select=cfg.codes(args.select, "--select") if args.select is not None else None,
@@ -190,11 +189,10 @@ def _config_arguments(values: list[str]):
 
     fixed, table = None, {}
     for value in values:
-        path = cfg.Path(value)
-        if path.is_file():
+        if os.path.isfile(value):
             if fixed is not None:
                 raise cfg.UsageError("--config: give at most one settings file")
-            fixed = cfg.read_settings_file(path, explicit=True)
+            fixed = cfg.read_settings_file(value, explicit=True)
             continue
         import tomllib
 

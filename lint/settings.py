@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from pathlib import Path
 
 from kmha_lint.record import Record
 
@@ -46,17 +45,16 @@ class FileIgnore(Record):
 
     __slots__ = ("root", "glob", "selectors")
 
-    def __init__(self, root: Path, glob: str, selectors: tuple[str, ...]):
+    def __init__(self, root: str, glob: str, selectors: tuple[str, ...]):
         self.root, self.glob, self.selectors = root, glob, selectors
 
     def matches(self, path: str) -> bool:
-        file = Path(os.path.abspath(path.split("::", 1)[0]))
-        try:
-            relative = file.relative_to(os.path.abspath(self.root)).as_posix()
-        except ValueError:
-            relative = file.as_posix()
+        file = os.path.abspath(path.split("::", 1)[0])
+        relative = os.path.relpath(file, os.path.abspath(self.root)).replace(os.sep, "/")
+        if relative.startswith("../"):
+            relative = file.replace(os.sep, "/")
         # A glob without a slash matches the file name in any folder, as in ruff.
-        subject = relative if "/" in self.glob else file.name
+        subject = relative if "/" in self.glob else os.path.basename(file)
         return fnmatch.fnmatchcase(subject, self.glob)
 
 
@@ -132,7 +130,7 @@ class Settings(Record):
 
     __slots__ = ("origin", "layer")
 
-    def __init__(self, origin: Path | None = None, layer: Layer | None = None):
+    def __init__(self, origin: str | None = None, layer: Layer | None = None):
         self.origin, self.layer = origin, layer if layer is not None else Layer()
 
     @property
@@ -140,15 +138,16 @@ class Settings(Record):
         return Selection().then(self.layer)
 
 
-def read_settings_file(path: Path, *, explicit: bool = False) -> Settings | None:
+def read_settings_file(path: str, *, explicit: bool = False) -> Settings | None:
     """The settings in ``path``; None for a pyproject.toml without [tool.kmha-lint]."""
     import tomllib  # only when there is a file to read
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"{path}: cannot read it: {error}") from None
-    is_pyproject = path.name == "pyproject.toml"
+    is_pyproject = os.path.basename(path) == "pyproject.toml"
     if is_pyproject and "kmha-lint" not in text and not explicit:
         return None
     try:
@@ -163,18 +162,18 @@ def read_settings_file(path: Path, *, explicit: bool = False) -> Settings | None
     return settings_from_table(table, str(path), path)
 
 
-def settings_from_table(table: object, where: str, origin: Path | None) -> Settings:
+def settings_from_table(table: object, where: str, origin: str | None) -> Settings:
     return Settings(origin, layer_from_table(table, where, origin))
 
 
-def layer_from_table(table: object, where: str, origin: Path | None) -> Layer:
+def layer_from_table(table: object, where: str, origin: str | None) -> Layer:
     """Validate a [tool.kmha-lint] table (or an inline --config) into a settings layer."""
     if not isinstance(table, dict):
         raise UsageError(f"{where}: [tool.kmha-lint] must be a table")
     unknown = set(table) - _KEYS
     if unknown:
         raise UsageError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
-    base = origin.parent if origin is not None else Path.cwd()
+    base = os.path.dirname(origin) if origin is not None else os.getcwd()
     select = codes(table["select"], f"{where}: `select`") if "select" in table else None
     per_file = ()
     for key in ("per-file-ignores", "extend-per-file-ignores"):
@@ -198,7 +197,7 @@ def layer_from_table(table: object, where: str, origin: Path | None) -> Layer:
         per_file_ignores=per_file,
         format=fmt,
         max_bytes=max_bytes,
-        paths=tuple(str(base / p) for p in paths),
+        paths=tuple(os.path.join(base, p) for p in paths),
     )
 
 
@@ -216,7 +215,7 @@ def codes(value: object, where: str) -> tuple[str, ...]:
     return tuple("" if s == "ALL" else s for s in selectors)
 
 
-def _per_file(value: object, where: str, root: Path) -> tuple[FileIgnore, ...]:
+def _per_file(value: object, where: str, root: str) -> tuple[FileIgnore, ...]:
     if not isinstance(value, dict):
         raise UsageError(f"{where}: expected a table of glob = [codes], got {value!r}")
     return tuple(
@@ -230,16 +229,16 @@ class SettingsFinder:
 
     def __init__(self, fixed: Settings | None = None):
         self._fixed = fixed
-        self._by_folder: dict[Path, Settings] = {}
+        self._by_folder: dict[str, Settings] = {}
 
     def for_path(self, path: str) -> Settings:
         if self._fixed is not None:
             return self._fixed
         if path == "-":
-            return self.for_folder(Path.cwd())
-        return self.for_folder(Path(os.path.abspath(path.split("::", 1)[0])).parent)
+            return self.for_folder(os.getcwd())
+        return self.for_folder(os.path.dirname(os.path.abspath(path.split("::", 1)[0])))
 
-    def for_folder(self, folder: Path) -> Settings:
+    def for_folder(self, folder: str) -> Settings:
         if self._fixed is not None:
             return self._fixed
         cached = self._by_folder.get(folder)
@@ -247,12 +246,13 @@ class SettingsFinder:
             return cached
         found = None
         for name in SETTINGS_FILES:
-            candidate = folder / name
-            if candidate.is_file():
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
                 found = read_settings_file(candidate)
                 if found is not None:
                     break
         if found is None:
-            found = Settings() if folder.parent == folder else self.for_folder(folder.parent)
+            parent = os.path.dirname(folder)
+            found = Settings() if parent == folder else self.for_folder(parent)
         self._by_folder[folder] = found
         return found

@@ -120,7 +120,7 @@ def test_settings_files_are_validated(tmp_path):
     (tmp_path / "sub" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     bad.write_text('ignore = ["KMHA2"]\n')
     found = SettingsFinder().for_path(str(tmp_path / "sub" / "m.json"))
-    assert found.origin == bad
+    assert found.origin == str(bad)
 
 
 def test_folder_walk_skips_other_json_but_a_named_file_is_an_error(tree, capsys):
