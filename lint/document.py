@@ -187,10 +187,11 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
                 layer.calls.append(call)
     if class_name in MODEL_CLASSES and builtin and is_model(entry):
         layer.submodel = read_model(entry, pointer, major)
-        # tf.keras numbers a nested model's calls from 1: node 0 is the one that links its
-        # own InputLayer to its outputs, which the config leaves out.
+        # A nested model built from its own Input has a node 0 that links that InputLayer
+        # to its outputs, which the config leaves out: its calls are nodes 1, 2, ... (tf.keras
+        # models and Sequentials; Keras 3 functional models).
         first = next((item for item in entry["config"]["layers"] if isinstance(item, dict)), {})
-        if major == 2 and first.get("class_name") == "InputLayer":
+        if first.get("class_name") == "InputLayer" and (major == 2 or class_name == "Functional"):
             layer.first_node = 1
     return layer
 
@@ -205,13 +206,17 @@ def _read_call(node: object, pointer: str) -> Call | None:
             pointer,
         )
     if isinstance(node, list) and node:  # Keras 2: [[name, node, index, kwargs], ...]
-        refs = [_legacy_ref(item, f"{pointer}/{i}") for i, item in enumerate(node)]
-        first = node[0]
+        # TFOpLambda writes its one entry unwrapped: [name, node, index, kwargs].
+        unwrapped = isinstance(node[0], str)
+        entries = [node] if unwrapped else node
+        where = [pointer] if unwrapped else [f"{pointer}/{i}" for i in range(len(node))]
+        refs = [_legacy_ref(item, at) for item, at in zip(entries, where, strict=True)]
+        first = entries[0]
         kwargs = first[3] if isinstance(first, list) and len(first) > 3 else {}
         kwargs = kwargs if isinstance(kwargs, dict) else {}
         return Call(
             [refs[0] if len(refs) == 1 else refs],
-            {k: _legacy_structure(v, f"{pointer}/0/3/{k}") for k, v in kwargs.items()},
+            {k: _legacy_structure(v, f"{where[0]}/3/{k}") for k, v in kwargs.items()},
             pointer,
         )
     return None

@@ -83,6 +83,25 @@ def show(shape: Shape | None) -> str:
     )
 
 
+def constant_shape(value: object) -> Shape | None:
+    """The shape of a constant array passed in a call (Keras 3 `__numpy__`), if rectangular."""
+    if not (isinstance(value, dict) and value.get("class_name") == "__numpy__"):
+        return None
+    config = value.get("config")
+    data = config.get("value") if isinstance(config, dict) else None
+    shape: list[int] = []
+    level = [data]
+    while all(isinstance(item, list) for item in level) and len(shape) < 16:
+        sizes = {len(item) for item in level}
+        if len(sizes) != 1:
+            return None
+        shape.append(sizes.pop())
+        level = [element for item in level for element in item]
+        if not level:
+            break
+    return tuple(shape) if shape and not any(isinstance(i, list | dict) for i in level) else None
+
+
 def declared_shape(layer: LayerSpec) -> Shape | None:
     """An InputLayer's batch shape (Keras 3 `batch_shape`, Keras 2 `batch_input_shape`)."""
     config = layer.config
@@ -356,6 +375,10 @@ class Walk:
                     produced[(layer.name, 0)] = [Tensor(declared_shape(layer), layer.pointer)]
                 if self._observe:
                     self._observe(Applied(layer, None, produced[(layer.name, 0)]))
+        for layer in model.layers:
+            if layer.submodel is not None and layer.first_node == 1:
+                # Node 0 of a nested model is its own graph, on its declared inputs.
+                produced[(layer.name, 0)] = self._build_submodel(layer, depth)
         pending = [
             (layer, k + layer.first_node, call)
             for layer in model.layers
@@ -502,6 +525,15 @@ class Walk:
             self._observe(Applied(layer, Site(layer, call, args, kwargs, self.report), outputs))
         return outputs
 
+    def _build_submodel(self, layer: LayerSpec, depth: int) -> list[Tensor] | None:
+        """Keras first builds a nested model on its own declared inputs, then calls it on
+        what arrives: both can fail. The first is walked once per nested model."""
+        key = id(layer.submodel)
+        if key not in self._built_submodels:
+            self._built_submodels.add(key)
+            self.submodel_outputs[key] = self.run(layer.submodel, None, depth + 1)
+        return self.submodel_outputs[key]
+
     def _outputs(self, layer: LayerSpec, call, args, kwargs, depth) -> list[Tensor] | None:
         pointer = call.pointer if call is not None else layer.pointer
         if layer.pointer in self._skipped:
@@ -510,21 +542,16 @@ class Walk:
             first = args[0] if args else None
             arriving = first if isinstance(first, list) else [first]
             arriving = [t if isinstance(t, Tensor) else Tensor(None, pointer) for t in arriving]
-            if id(layer.submodel) not in self._built_submodels:
-                # Keras first builds a nested model on its own declared inputs, then calls
-                # it on what arrives: both can fail.
-                self._built_submodels.add(id(layer.submodel))
-                self.submodel_outputs[id(layer.submodel)] = self.run(
-                    layer.submodel, None, depth + 1
-                )
+            self._build_submodel(layer, depth)
             outputs = self.run(layer.submodel, arriving, depth + 1)
             if self._observe:
                 self._observe(Applied(layer, Site(layer, call, args, kwargs, self.report), outputs))
             return outputs
         rule = rule_for(layer)
-        if rule is None:
-            return None
         site = Site(layer, call, args, kwargs, self.report)
+        if rule is None:
+            _check_recorded_build(site)
+            return None
         shapes = rule(site)
         if shapes is None:
             return None
@@ -533,6 +560,41 @@ class Walk:
         if layer.class_name in KEEPS_ATTENTION_ORIGIN and first is not None:
             attention = first.attention
         return [Tensor(shape, pointer, attention) for shape in shapes]
+
+
+def _check_recorded_build(site: Site) -> None:
+    """Keras 3 builds a custom layer from its recorded build shape (build_config) before
+    calling it, so weights and sizes fixed there no longer fit another shape: what reaches
+    its first call must still match the record (known sizes only; tf.keras does not
+    rebuild from build_config)."""
+    layer = site.layer
+    if layer.builtin or layer.op or layer.build_config is None or not layer.calls:
+        return
+    if site.call is not layer.calls[0]:
+        return
+    tensor, built = site.input(), as_shape(layer.build_config.get("input_shape"))
+    if tensor is None or tensor.shape is None or built is None:
+        return
+    if len(tensor.shape) != len(built):
+        mismatch = [None]
+    else:
+        mismatch = [
+            axis
+            for axis, (got, want) in enumerate(zip(tensor.shape, built, strict=True))
+            if got is not None and want is not None and got != want
+        ]
+    if not mismatch:
+        return
+    site.report_stale_build(
+        tensor,
+        site.problem(
+            "inputs",
+            "the input differs from the shape this layer was built for (its build_config)",
+            show(built),
+            show(tensor.shape),
+            "feed the layer what it was built for, or delete its stale build_config",
+        ),
+    )
 
 
 def _names_hint(ref: TensorRef, by_name) -> str:

@@ -102,11 +102,7 @@ def _output_shape(layer: LayerSpec, seen: _Seen) -> OutputShape:
     if not calls:
         return None
     values = [_shape_value(applied.outputs) for applied in calls]
-    if len(calls) > 1:
-        if None in values:
-            return None
-        return values[0] if all(v == values[0] for v in values) else MULTIPLE
-    return values[0]
+    return MULTIPLE if len(calls) > 1 else values[0]  # as Keras's summary shows it
 
 
 def _params(layer: LayerSpec, seen: _Seen) -> int | None:

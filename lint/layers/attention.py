@@ -6,7 +6,18 @@ from __future__ import annotations
 import math
 
 from kmha_lint import geometry, rules
-from kmha_lint.graph import Shape, Site, Tensor, all_ints, is_int, param_rule, shape_rule, show
+from kmha_lint.graph import (
+    Shape,
+    Site,
+    Tensor,
+    all_ints,
+    as_shape,
+    constant_shape,
+    is_int,
+    param_rule,
+    shape_rule,
+    show,
+)
 from kmha_lint.problem import ShapeError
 
 
@@ -37,6 +48,8 @@ def multi_head_attention(site: Site):
         site.report(rules.ATTENTION_RANK_OR_AXES, tensors[error.argument].pointer, error.problem)
         return None
     built = {name: site.built_shape(f"{name}_shape") for name in ("query", "value", "key")}
+    if _tf_keras_width_one_recorded(site, shapes):
+        return None
     if built["query"] is not None:
         try:
             geometry.check_built_rank(site.name, "query", rank, len(built["query"]))
@@ -82,6 +95,19 @@ def multi_head_attention(site: Site):
     return _attention_output(site, shapes["query"], (rank, axes, shapes))
 
 
+def _tf_keras_width_one_recorded(site: Site, shapes: dict) -> bool:
+    """tf.keras rebuilds the layer from the shapes in its config: a projection recorded for
+    width 1 then broadcasts over another width, and its output keeps width 1 (Keras runs
+    it). Neither the output shape nor the parameters are then what they seem: unknown."""
+    if site.layer.keras_major != 2 or site.layer.kmha:
+        return False
+    for name, shape in shapes.items():
+        recorded = as_shape(site.config.get(f"{name}_shape"))
+        if recorded and recorded[-1] == 1 and shape and shape[-1] not in (1, None):
+            return True
+    return False
+
+
 # Call arguments after query, value and key, in the order both layers take them.
 _MASK_ARGUMENTS = [*geometry.PADDING_MASK_SOURCES, "attention_mask"]
 
@@ -92,6 +118,10 @@ def _attention_masks(site: Site, shapes: dict[str, Shape], rank: int, axes: tupl
     masks = {}
     for position, name in enumerate(_MASK_ARGUMENTS, start=3):
         tensor = site.argument(position, name)
+        constant = constant_shape(tensor)
+        if constant is not None and site.call is not None:  # e.g. a fixed causal mask
+            where = f"/args/{position}" if len(site.args) > position else f"/kwargs/{name}"
+            tensor = Tensor(constant, site.call.pointer + where)
         if isinstance(tensor, Tensor) and tensor.shape is not None:
             masks[name] = tensor
     if not site.layer.kmha:
@@ -214,6 +244,9 @@ def multi_head_attention_params(site: Site):
     if found is None:
         return None
     tensors, _ = found
+    shapes = {name: t.shape for name, t in tensors.items()}
+    if _tf_keras_width_one_recorded(site, shapes):
+        return None
     widths = {name: t.shape[-1] if t.shape else None for name, t in tensors.items()}
     heads, key_dim = site.int("num_heads"), site.int("key_dim")
     value_dim = site.int("value_dim") if site.config.get("value_dim") is not None else key_dim

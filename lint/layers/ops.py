@@ -5,8 +5,6 @@ continues from recorded shapes where it can)."""
 
 from __future__ import annotations
 
-import math
-
 from kmha_lint import rules
 from kmha_lint.graph import Site, Tensor, all_ints, is_int, op_rule, show
 from kmha_lint.layers.merging import concatenated
@@ -186,6 +184,12 @@ def matmul(site: Site):
     a, b = first.shape, second.shape
     if len(a) < 2 or len(b) < 2:
         return None
+    if not site.layer.op:  # tf.linalg.matmul's transpose_a / adjoint_b and the like
+        flags = site.kwargs
+        if flags.get("transpose_a") is True or flags.get("adjoint_a") is True:
+            a = a[:-2] + (a[-1], a[-2])
+        if flags.get("transpose_b") is True or flags.get("adjoint_b") is True:
+            b = b[:-2] + (b[-1], b[-2])
     if a[-1] is not None and b[-2] is not None and a[-1] != b[-2]:
         site.report(
             rules.MERGE_SHAPE_MISMATCH,
@@ -248,5 +252,15 @@ def einsum(site: Site):
     return [tuple(sizes[c] for c in out)]
 
 
-def _count(values) -> int:
-    return math.prod(values)
+# Element-wise functions of one tensor: the output has the input's shape.
+UNARY = ("Relu", "Relu6", "Sigmoid", "Tanh", "Gelu", "Silu", "Softmax", "LogSoftmax", "Exp")
+UNARY += ("Log", "Sqrt", "Rsqrt", "Square", "Abs", "Negative", "Cast", "Erf", "Softplus")
+TF_UNARY = ("nn.softmax", "math.softmax", "nn.relu", "nn.gelu", "math.sigmoid", "math.tanh")
+TF_UNARY += ("math.exp", "math.log", "math.sqrt", "math.rsqrt", "math.square", "math.abs")
+TF_UNARY += ("math.negative", "cast", "nn.silu", "math.erf", "nn.softplus", "nn.log_softmax")
+
+
+@op_rule(*UNARY, *TF_UNARY)
+def unary(site: Site):
+    tensor = site.argument(0, "x")
+    return [tensor.shape] if isinstance(tensor, Tensor) and tensor.shape is not None else None
