@@ -84,8 +84,9 @@ def show(shape: Shape | None) -> str:
 
 
 def constant_shape(value: object) -> Shape | None:
-    """The shape of a constant array passed in a call (Keras 3 `__numpy__`), if rectangular."""
-    if not (isinstance(value, dict) and value.get("class_name") == "__numpy__"):
+    """The shape of a constant array passed in a call (Keras 3 `__numpy__` or `__tensor__`),
+    if it is rectangular."""
+    if not (isinstance(value, dict) and value.get("class_name") in ("__numpy__", "__tensor__")):
         return None
     config = value.get("config")
     data = config.get("value") if isinstance(config, dict) else None
@@ -312,6 +313,7 @@ class Walk:
         self.report = report
         self._skipped = skipped_layers  # layers whose config failed the schema pass
         self._observe = observe
+        self._last: Applied | None = None  # the call observed last
         self._built_submodels: set[int] = set()
         self.submodel_outputs: dict[int, list[Tensor] | None] = {}
 
@@ -414,6 +416,8 @@ class Walk:
                     if recorded is None:
                         recorded = _recorded_outputs(pending)
                     outputs = recorded.get((layer.name, k))
+                    if self._last is not None and self._last.layer is layer:
+                        self._last.outputs = outputs  # what the summary shows, too
                 produced[(layer.name, k)] = outputs
                 applied[i] = True
                 for j in users.get((layer.name, k), ()):
@@ -522,7 +526,8 @@ class Walk:
     def _apply(self, layer: LayerSpec, call, args, kwargs, depth) -> list[Tensor] | None:
         outputs = self._outputs(layer, call, args, kwargs, depth)
         if self._observe and layer.submodel is None:
-            self._observe(Applied(layer, Site(layer, call, args, kwargs, self.report), outputs))
+            self._last = Applied(layer, Site(layer, call, args, kwargs, self.report), outputs)
+            self._observe(self._last)
         return outputs
 
     def _build_submodel(self, layer: LayerSpec, depth: int) -> list[Tensor] | None:
@@ -545,7 +550,8 @@ class Walk:
             self._build_submodel(layer, depth)
             outputs = self.run(layer.submodel, arriving, depth + 1)
             if self._observe:
-                self._observe(Applied(layer, Site(layer, call, args, kwargs, self.report), outputs))
+                self._last = Applied(layer, Site(layer, call, args, kwargs, self.report), outputs)
+                self._observe(self._last)
             return outputs
         rule = rule_for(layer)
         site = Site(layer, call, args, kwargs, self.report)

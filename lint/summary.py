@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from kmha_lint import check
 from kmha_lint.document import LayerSpec, ModelSpec, keras_major, read_model
-from kmha_lint.graph import PARAM_RULES, Applied, Walk
+from kmha_lint.graph import PARAM_RULES, Applied, Walk, rule_for
 
 MULTIPLE = "multiple"
+OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
 OutputShape = tuple | list | str | None
 
 
@@ -69,10 +70,24 @@ def summarize_keras_model(document: dict, path: str) -> ModelSummary:
     rows = [_row(layer, seen) for layer in _summary_layers(model)]
     total = _total(model, seen)
     notes = []
+    unmodelled = sorted({layer.class_name for layer in _unmodelled(model)})
+    if unmodelled:
+        notes.append(
+            "Not modelled (shapes after them come from the config's records, or stay "
+            "unknown): " + ", ".join(unmodelled) + "."
+        )
     unknown = sorted({row.class_name for row in rows if row.params is None})
     if unknown:
         notes.append("Parameters unknown for: " + ", ".join(unknown) + ".")
     return ModelSummary(path, "keras-model", None, rows, total, None, notes, model.name)
+
+
+def _unmodelled(model: ModelSpec):
+    for layer in model.layers:
+        if layer.submodel is not None:
+            yield from _unmodelled(layer.submodel)
+        elif layer.class_name != "InputLayer" and rule_for(layer) is None:
+            yield layer
 
 
 def _summary_layers(model: ModelSpec) -> list[LayerSpec]:
@@ -110,9 +125,9 @@ def _params(layer: LayerSpec, seen: _Seen) -> int | None:
         return 0
     if layer.submodel is not None:
         return _total(layer.submodel, seen)
-    rule = PARAM_RULES.get(layer.class_name) if (layer.builtin or layer.kmha or layer.op) else None
-    if layer.op:
-        return 0
+    if layer.op or layer.class_name in OP_LAYERS:
+        return 0 if rule_for(layer) is not None else None  # operations have no weights
+    rule = PARAM_RULES.get(layer.class_name) if (layer.builtin or layer.kmha) else None
     if rule is None:
         return None
     counts = [rule(applied.site) for applied in seen.calls.get(layer.pointer, [])]

@@ -6,7 +6,7 @@ continues from recorded shapes where it can)."""
 from __future__ import annotations
 
 from kmha_lint import rules
-from kmha_lint.graph import Site, Tensor, all_ints, is_int, op_rule, show
+from kmha_lint.graph import Site, Tensor, all_ints, constant_shape, is_int, op_rule, show
 from kmha_lint.layers.merging import concatenated
 from kmha_lint.layers.reshaping import permuted, reshaped
 
@@ -32,6 +32,8 @@ def broadcast(site: Site):
             shapes.append(operand.shape)
         elif isinstance(operand, int | float) and not isinstance(operand, bool):
             shapes.append(())
+        elif constant_shape(operand) is not None:
+            shapes.append(constant_shape(operand))
         else:
             return None
     rank = max(len(s) for s in shapes)
