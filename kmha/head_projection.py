@@ -60,7 +60,7 @@ class HeadProjection(keras.layers.EinsumDense):
     def call(self, inputs, training=None):
         outputs = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
-            outputs = outputs + ops.cast(self.bias, outputs.dtype)
+            outputs = outputs + self.bias
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs

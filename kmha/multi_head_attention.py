@@ -153,6 +153,10 @@ class MultiHeadAttention(keras.layers.Layer):
         self._built_widths: dict[str, int] = {}
         self._built_rank: int | None = None
         self._head_dims: geometry.HeadDims | None = None
+        # Shapes that passed every static check (a call's shape signature -> its rank,
+        # axes and the rules left for run time), so that repeated eager calls with the
+        # same shapes pay for the checks once. Cleared when the layer is (re)built.
+        self._checked = _CheckedShapes()
         self._inverse_sqrt_key_dim = None
 
         # Sublayers are EinsumDense layers, created here in Keras's weight order; `build`
@@ -336,6 +340,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self._output_dense.build(shapes["query"][:-1] + (heads, dims.value_dim))
         self._built_widths = widths
         self._built_rank = rank
+        self._checked.clear()
 
     def _build_attention(self, rank):
         """Attention axes, einsum equations, softmax and scale, as Keras's hook does.
@@ -425,8 +430,19 @@ class MultiHeadAttention(keras.layers.Layer):
         """All call-time checks. Returns the tensors, gated by graph assertions when
         some sizes are only known at run time."""
         shapes = {k: _shape_of(v) for k, v in tensors.items()}
-        rank, axes = self._check_structure(shapes, use_causal_mask)
-        open_rules = self._check_static(self._call_rules(shapes, rank, axes, has_key), shapes)
+        signature = (tuple(shapes.items()), has_key, use_causal_mask)
+        checked = self._checked.get(signature)
+        if checked is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rank, axes = self._check_structure(shapes, use_causal_mask)
+            for warning in caught:
+                warnings.warn(warning.message, warning.category, stacklevel=3)
+            open_rules = self._check_static(self._call_rules(shapes, rank, axes, has_key), shapes)
+            if not caught and None not in shapes.values():
+                self._checked.add(signature, (rank, axes, open_rules))
+        else:
+            rank, axes, open_rules = checked
         in_graph = graph_assertions.supported()
         assertions = []
         for argument in _MASK_ARGUMENTS:
@@ -763,12 +779,16 @@ class MultiHeadAttention(keras.layers.Layer):
     def _check_scores_mask(self, mask, query, key, rank, axes):
         """A static check of the mask `_compute_attention` receives (subclasses may call
         it directly, with masks `call` never saw)."""
+        signature = ("scores mask", tuple(mask.shape), tuple(query.shape), tuple(key.shape))
+        if signature in self._checked:
+            return
         dims = {"query": tuple(query.shape[:-1]), "value": tuple(key.shape[:-1])}
         problem = geometry.attention_mask_problem(
             self.name, tuple(mask.shape), rank, axes, self._num_heads, dims
         )
         if problem:
             raise ShapeError(problem)
+        self._checked.add(signature, True)
 
     def _einsum_attention(self, query, key, value, mask, training):
         """Keras's computation: einsum, `_masked_softmax`, dropout, einsum."""
@@ -792,6 +812,16 @@ class MultiHeadAttention(keras.layers.Layer):
         """
         if self._flash_attention:
             return self._fused_attention(q, k, v, mask), None
+        if (
+            rank == 3
+            and self.num_key_value_heads == self._num_heads
+            and not return_scores
+            and not (self._dropout and training)
+            and _tensorflow_eager()
+        ):
+            # Eagerly, each op costs a Python dispatch: the backend's dot-product
+            # attention (two einsums, one softmax) is the shortest sequence there.
+            return self._fused_attention(q, k, v, mask, flash_attention=False), None
         heads = self._num_heads
         kv_heads = self.num_key_value_heads
         group = heads // kv_heads
@@ -803,7 +833,7 @@ class MultiHeadAttention(keras.layers.Layer):
         if group > 1:
             n, t, s = _dim(q4, 0), _dim(q4, 2), _dim(k4, 3)
             q4 = ops.reshape(q4, (n, kv_heads, group * t, _dim(q4, 3)))
-        logits = ops.einsum("nhtk,nhks->nhts", q4, k4)
+        logits = ops.matmul(q4, k4)
         if group > 1:
             logits = ops.reshape(logits, (n, heads, t, s))
         nb = rank - 1 - len(axes)
@@ -825,7 +855,7 @@ class MultiHeadAttention(keras.layers.Layer):
         dropped = self._dropout_layer(probs, training=training) if self._dropout else probs
         if group > 1:
             dropped = ops.reshape(dropped, (n, kv_heads, group * t, s))
-        out4 = ops.einsum("nhts,nhsv->nhtv", dropped, v4)
+        out4 = ops.matmul(dropped, v4)
         if group > 1:
             out4 = ops.reshape(out4, (n, heads, t, _dim(out4, 3)))
         if mask4 is not None:
@@ -838,17 +868,30 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = _scores_layout(probs, q_shape, key_attn) if return_scores else None
         return output, scores
 
-    def _fused_attention(self, q, k, v, mask):
-        """The backend's fused kernel on (B, T, heads, dim) tensors (JAX and PyTorch)."""
-        if mask is not None:
+    def _fused_attention(self, q, k, v, mask, flash_attention=True):
+        """The backend's dot-product attention on (B, T, heads, dim) tensors: the fused
+        kernel (JAX and PyTorch) with ``flash_attention``, else its plain form."""
+        if mask is not None and flash_attention:
             # (B|1, H|1, T, S): batch and sequence axes materialized, heads kept as given.
             mask = ops.broadcast_to(mask, (_dim(q, 0), _dim(mask, 1), _dim(q, 1), _dim(k, 1)))
         output = ops.dot_product_attention(
-            q, k, v, mask=mask, scale=self._inverse_sqrt_key_dim, flash_attention=True
+            q,
+            k,
+            v,
+            mask=mask,
+            scale=self._inverse_sqrt_key_dim,
+            flash_attention=flash_attention,
         )
         if mask is None:
             return output
         # As in `_attend`: a query row with no key to attend gets zeros.
+        if not flash_attention and "CPU" in getattr(mask, "device", ""):
+            # An eager mask in host memory: find fully masked rows in NumPy (no copy, no
+            # op dispatch), and touch the output only when there is one.
+            valid = np.asarray(mask).any(axis=-1)  # (B|1, H|1, T)
+            if valid.all():
+                return output
+            return ops.where(np.transpose(valid, (0, 2, 1))[..., None], output, 0.0)
         row_valid = ops.transpose(ops.any(mask, axis=-1), (0, 2, 1))  # (B, T, H|1)
         return ops.where(ops.expand_dims(row_valid, -1), output, 0.0)
 
@@ -900,6 +943,32 @@ class MultiHeadAttention(keras.layers.Layer):
         return output, keras.KerasTensor(scores_shape, self.compute_dtype)
 
 
+class _CheckedShapes:
+    """Shape signatures that passed the static checks, with what the checks returned.
+
+    A plain object, so that Keras's attribute tracking leaves it alone (it is no state
+    to save). Bounded, so that calls with ever new shapes cannot grow it without end.
+    """
+
+    LIMIT = 64
+
+    def __init__(self):
+        self._entries = {}
+
+    def get(self, signature):
+        return self._entries.get(signature)
+
+    def __contains__(self, signature):
+        return signature in self._entries
+
+    def add(self, signature, value):
+        if len(self._entries) < self.LIMIT:
+            self._entries[signature] = value
+
+    def clear(self):
+        self._entries.clear()
+
+
 _MASK_ARGUMENTS = ("query_mask", "value_mask", "key_mask", "attention_mask")
 
 # Keras's phrase for the key/value checks, kept in kmha's message so that code matching
@@ -940,6 +1009,14 @@ def _is_traced(x):
 
         return tf.is_tensor(x) and not hasattr(x, "numpy")
     return False
+
+
+def _tensorflow_eager():
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.executing_eagerly()
 
 
 def _built_axes(axes, rank):
