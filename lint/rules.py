@@ -317,6 +317,20 @@ ATTENTION_MASK_SHAPE = Rule(
     ),
 )
 
+ATTENTION_SCORE_WIDTH = Rule(
+    "KMHA209",
+    "attention-score-width",
+    "error",
+    "Attention or AdditiveAttention scores a query against a key of another width.",
+    (
+        "What: keras.layers.Attention and AdditiveAttention compare query and key without "
+        "projecting them, so their feature (last) axes must have one size.\n"
+        "Why: the score matmul (or sum) fails when the model is built.\n"
+        "Example: Attention()([query of width 8, value of width 6]) (the value is the key)."
+    ),
+)
+
+
 UNDEFINED_REFERENCE = Rule(
     "KMHA301",
     "undefined-reference",
@@ -473,6 +487,21 @@ INVALID_PERMUTATION = Rule(
         "What: Permute's `dims` must list every axis 1..rank-1 exactly once.\n"
         "Why: the transpose cannot be built.\n"
         "Example: Permute((2, 3)) of a rank-3 input."
+    ),
+)
+
+
+CONTRACTION_SIZE_MISMATCH = Rule(
+    "KMHA313",
+    "contraction-size-mismatch",
+    "error",
+    "A matrix product or einsum contracts axes of different sizes.",
+    (
+        "What: `keras.ops.matmul` / `tf.linalg.matmul` needs the last axis of the first operand "
+        "to equal the second-to-last of the second; an einsum subscript must have one size in "
+        "every operand.\n"
+        "Why: the operation fails when the model is built.\n"
+        "Example: ops.matmul of (None, 12, 8) and (None, 6, 12)."
     ),
 )
 

@@ -572,7 +572,7 @@ def test_dot_attention_needs_matching_query_and_key_widths():
     )
     assert codes(doc) == []
     doc["config"]["layers"][1]["config"]["batch_shape"] = [None, S, 6]
-    assert codes(doc) == ["KMHA204"]
+    assert codes(doc) == ["KMHA209"]
 
 
 def test_keras_ops_are_followed_and_checked():

@@ -349,7 +349,7 @@ def dot_attention(site: Site):
     query, key = shapes["query"], shapes["key"]
     if query[-1] is not None and key[-1] is not None and query[-1] != key[-1]:
         site.report(
-            rules.KEY_VALUE_AXES,
+            rules.ATTENTION_SCORE_WIDTH,
             tensors["key"].pointer,
             site.problem(
                 "key",

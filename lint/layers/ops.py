@@ -194,7 +194,7 @@ def matmul(site: Site):
             b = b[:-2] + (b[-1], b[-2])
     if a[-1] is not None and b[-2] is not None and a[-1] != b[-2]:
         site.report(
-            rules.MERGE_SHAPE_MISMATCH,
+            rules.CONTRACTION_SIZE_MISMATCH,
             site.input_pointer(second),
             site.problem(
                 "inputs",
@@ -236,7 +236,7 @@ def einsum(site: Site):
             known = sizes.get(letter)
             if known is not None and size is not None and known != size and 1 not in (known, size):
                 site.report(
-                    rules.MERGE_SHAPE_MISMATCH,
+                    rules.CONTRACTION_SIZE_MISMATCH,
                     site.input_pointer(tensor),
                     site.problem(
                         "inputs",
