@@ -6,49 +6,84 @@ tables, and unknown classes (Lambda, custom layers) stay opaque.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
+
+from kmha_lint.record import Record
 
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 
 
-@dataclass(frozen=True)
-class TensorRef:
-    """``keras_history``: output ``index`` of call ``node`` of layer ``layer``."""
+class TensorRef(Record):
+    """``keras_history``: output ``index`` of call ``node`` of layer ``layer``; ``recorded``
+    is the shape Keras 3 recorded for this tensor, if any."""
 
-    layer: str
-    node: int
-    index: int
-    pointer: str
-    recorded: tuple | None = None  # the shape Keras 3 recorded for this tensor, if any
+    __slots__ = ("layer", "node", "index", "pointer", "recorded")
+
+    def __init__(self, layer: str, node: int, index: int, pointer: str, recorded=None):
+        self.layer, self.node, self.index = layer, node, index
+        self.pointer, self.recorded = pointer, recorded
 
 
-@dataclass
-class Call:
+class Call(Record):
     """One call of a layer (an inbound node): arguments keep their structure, tensors as refs."""
 
-    args: list
-    kwargs: dict
-    pointer: str
+    __slots__ = ("args", "kwargs", "pointer")
+
+    def __init__(self, args: list, kwargs: dict, pointer: str):
+        self.args, self.kwargs, self.pointer = args, kwargs, pointer
 
 
-@dataclass
-class LayerSpec:
-    name: str
-    class_name: str
-    config: dict
-    pointer: str
-    builtin: bool
-    kmha: bool
-    build_config: dict | None
-    op: bool = False  # a keras.ops call recorded as a node (module keras.src.ops.*)
-    # The shape(s) the layer was first built for, as recorded (Keras 3 and tf.keras alike;
-    # only Keras 3 rebuilds from it, so only `build_config` there is checked).
-    recorded_input_shape: object = None
-    calls: list[Call] = field(default_factory=list)
-    submodel: ModelSpec | None = None
-    first_node: int = 0  # the node index of calls[0]
-    keras_major: int = 3
+class LayerSpec(Record):
+    """One layer entry of a model config.
+
+    ``op``: a keras.ops call recorded as a node (module keras.src.ops.*). ``first_node``: the
+    node index of ``calls[0]``. ``recorded_input_shape``: the shape(s) the layer was first
+    built for, as recorded (Keras 3 and tf.keras alike; only Keras 3 rebuilds from it, so
+    only ``build_config`` there is checked).
+    """
+
+    __slots__ = (
+        "name",
+        "class_name",
+        "config",
+        "pointer",
+        "builtin",
+        "kmha",
+        "build_config",
+        "op",
+        "recorded_input_shape",
+        "calls",
+        "submodel",
+        "first_node",
+        "keras_major",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        class_name: str,
+        config: dict,
+        pointer: str,
+        builtin: bool,
+        kmha: bool,
+        build_config: dict | None,
+        op: bool = False,
+        recorded_input_shape: object = None,
+        calls: list | None = None,
+        submodel: ModelSpec | None = None,
+        first_node: int = 0,
+        keras_major: int = 3,
+    ):
+        self.name, self.class_name, self.config, self.pointer = name, class_name, config, pointer
+        self.builtin, self.kmha, self.build_config, self.op = builtin, kmha, build_config, op
+        self.recorded_input_shape = recorded_input_shape
+        self.calls = [] if calls is None else calls
+        self.submodel, self.first_node, self.keras_major = submodel, first_node, keras_major
+
+    __hash__ = object.__hash__  # mutable: identity
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
     def node_index(self, node: int) -> int | None:
         """The call behind a reference's node index, or None if there is none."""
@@ -59,16 +94,22 @@ class LayerSpec:
         return self.pointer + "/config" + ("" if key is None else "/" + key)
 
 
-@dataclass
-class ModelSpec:
-    kind: str  # "functional" or "sequential"
-    name: str
-    layers: list[LayerSpec]
-    inputs: list[TensorRef]
-    outputs: list[TensorRef]
-    pointer: str  # of the model's own entry (its "config" member holds the layers)
-    keras_major: int
-    input_shape: list | None = None  # sequential models only
+class ModelSpec(Record):
+    """A functional or sequential model: ``pointer`` is its own entry (its "config" member
+    holds the layers); ``input_shape`` is for sequential models only."""
+
+    __slots__ = ("kind", "name", "layers", "inputs", "outputs", "pointer", "keras_major")
+    __slots__ += ("input_shape",)
+
+    def __init__(self, kind, name, layers, inputs, outputs, pointer, keras_major, input_shape=None):
+        self.kind, self.name, self.layers = kind, name, layers  # kind: functional, sequential
+        self.inputs, self.outputs, self.pointer = inputs, outputs, pointer
+        self.keras_major, self.input_shape = keras_major, input_shape
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 def is_model(document: object) -> bool:

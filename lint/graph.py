@@ -9,17 +9,16 @@ recorded, but only when the layer's inputs are what was recorded (never a guess)
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import numbers
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kmha_lint import rules
 from kmha_lint.document import Call, LayerSpec, ModelSpec, TensorRef
 from kmha_lint.findings import Issue
 from kmha_lint.problem import Problem
+from kmha_lint.record import Record
 from kmha_lint.rules import Rule
 
 Shape = tuple[int | None, ...]
@@ -38,8 +37,7 @@ SHAPE_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Tensor:
+class Tensor(Record):
     """A value flowing along an edge: its shape (None if unknown) and where it is referenced.
 
     ``attention`` names the attention layer this tensor comes from, through layers that keep
@@ -47,10 +45,15 @@ class Tensor:
     ``recorded`` is the shape the config recorded at this reference (Keras 3), if any.
     """
 
-    shape: Shape | None
-    pointer: str
-    attention: str | None = None
-    recorded: Shape | None = None
+    __slots__ = ("shape", "pointer", "attention", "recorded")
+
+    def __init__(self, shape, pointer: str, attention: str | None = None, recorded=None):
+        self.shape, self.pointer, self.attention, self.recorded = (
+            shape,
+            pointer,
+            attention,
+            recorded,
+        )
 
 
 def is_int(value: object) -> bool:
@@ -231,8 +234,20 @@ class Site:
         self.report(
             rules.STALE_BUILD_SHAPE,
             self.input_pointer(tensor),
-            dataclasses.replace(problem, fix=fix),
+            _with_fix(problem, fix),
         )
+
+
+def _with_fix(problem: Problem, fix: str) -> Problem:
+    return Problem(
+        problem.layer,
+        problem.argument,
+        problem.what,
+        problem.expected,
+        problem.received,
+        fix,
+        problem.axis,
+    )
 
 
 ShapeRule = Callable[[Site], list[Shape | None] | None]
@@ -289,13 +304,13 @@ def rule_for(layer: LayerSpec) -> ShapeRule | None:
     return None
 
 
-@dataclass
-class Applied:
+class Applied(Record):
     """What the walk saw at one call: for the summary."""
 
-    layer: LayerSpec
-    site: Site | None
-    outputs: list[Tensor] | None
+    __slots__ = ("layer", "site", "outputs")
+
+    def __init__(self, layer: LayerSpec, site: Site | None, outputs: list[Tensor] | None):
+        self.layer, self.site, self.outputs = layer, site, outputs
 
 
 Observer = Callable[[Applied], None]

@@ -14,25 +14,27 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+
+from kmha_lint.record import Record
 
 # The modules whose module-level Rule constants make up the catalogue.
 RULE_MODULES: tuple[str, ...] = ("kmha_lint.rules", "kmha_lint.hparams.rules")
 
 
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    name: str
-    severity: str  # "error" or "warning"
-    summary: str
-    explanation: str  # what it does, why it matters, an example
+class Rule(Record):
+    """One rule: a stable code, a name, a severity, a one-line summary and an explanation
+    (what it finds, why it matters, an example). Its fixtures are in :attr:`fixtures`."""
+
+    __slots__ = ("code", "name", "severity", "summary", "explanation")
+
+    def __init__(self, code: str, name: str, severity: str, summary: str, explanation: str):
+        self.code, self.name, self.severity = code, name, severity  # severity: error, warning
+        self.summary, self.explanation = summary, explanation
 
     @property
-    def fixtures(self) -> PurePosixPath:
+    def fixtures(self) -> str:
         """Where its good.json and bad.json live, relative to the repository root."""
-        return PurePosixPath("tests/fixtures/lint") / self.code
+        return "tests/fixtures/lint/" + self.code
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

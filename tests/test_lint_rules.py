@@ -30,7 +30,7 @@ def test_every_rule_is_a_module_constant_with_a_unique_code():
         assert rule.summary.endswith(".")
         # what, why and an example, as ruff's rule docs
         assert all(part in rule.explanation for part in ("What:", "Why:", "Example:")), code
-        assert rule.fixtures.as_posix() == f"tests/fixtures/lint/{code}"
+        assert rule.fixtures == f"tests/fixtures/lint/{code}"
     names = [rule.name for rule in RULES.values()]
     assert len(names) == len(set(names)), "two rules share a name"
 
