@@ -164,7 +164,7 @@ def read_model(entry: dict, pointer: str, major: int) -> ModelSpec:
 # Where Keras (3 and 2) serializes its own layers and models from. Operations called on
 # symbolic tensors (`keras.ops.reshape(x, ...)` records module "keras.src.ops.numpy", class
 # "Reshape") share class names with layers but not their arguments or semantics: opaque.
-_LAYER_PACKAGES = {"layers", "models", "engine"}
+_LAYER_PACKAGES = {"layers", "models", "engine", "applications"}  # LayerScale
 
 
 _KERAS_PACKAGES = ("keras", "tf_keras")

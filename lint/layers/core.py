@@ -35,6 +35,18 @@ def shape_preserving(site: Site):
     return None if tensor is None else [tensor.shape]
 
 
+@shape_rule("LayerScale", keeps_attention_origin=True)
+def layer_scale(site: Site):
+    """keras.applications' LayerScale (ConvNeXt): a learned per-channel scale."""
+    tensor = site.input()
+    return None if tensor is None else [tensor.shape]
+
+
+@param_rule("LayerScale")
+def layer_scale_params(site: Site):
+    return site.int("projection_dim")
+
+
 @param_rule(*SHAPE_PRESERVING)
 def no_weights(site: Site):
     if site.class_name == "PReLU":

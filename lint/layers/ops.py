@@ -266,3 +266,30 @@ TF_UNARY += ("math.negative", "cast", "nn.silu", "math.erf", "nn.softplus", "nn.
 def unary(site: Site):
     tensor = site.argument(0, "x")
     return [tensor.shape] if isinstance(tensor, Tensor) and tensor.shape is not None else None
+
+
+REDUCTIONS = ("Mean", "Sum", "Max", "Min", "Prod", "Any", "All", "Std", "Var", "Argmax", "Argmin")
+TF_REDUCTIONS = ("math.reduce_mean", "math.reduce_sum", "math.reduce_max", "math.reduce_min")
+TF_REDUCTIONS += ("reduce_mean", "reduce_sum", "math.reduce_prod", "math.argmax", "math.argmin")
+
+
+@op_rule(*REDUCTIONS, *TF_REDUCTIONS)
+def reduction(site: Site):
+    tensor = _tensor(site)
+    if tensor is None:
+        return None
+    if site.layer.op:
+        axis, keep = site.config.get("axis"), site.config.get("keepdims", False)
+    else:
+        axis = site.kwargs.get("axis")
+        keep = site.kwargs.get("keepdims", site.kwargs.get("keep_dims", False))
+    if site.class_name in ("Argmax", "Argmin"):
+        keep = False  # no keepdims for these
+    rank = len(tensor.shape)
+    axes = list(range(rank)) if axis is None else [axis] if is_int(axis) else axis
+    if not all_ints(axes) or not all(-rank <= a < rank for a in axes) or keep not in (True, False):
+        return None
+    drop = {a % rank for a in axes}
+    if keep:
+        return [tuple(1 if i in drop else d for i, d in enumerate(tensor.shape))]
+    return [tuple(d for i, d in enumerate(tensor.shape) if i not in drop)]
