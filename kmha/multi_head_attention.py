@@ -669,9 +669,9 @@ class MultiHeadAttention(keras.layers.Layer):
             # (1, T, S) -> (1,) * batch dims + (T, S)
             auto.append(_leading_ones(ops.squeeze(mask, 0), nb))
         if attention_mask is not None:
-            attention_mask = ops.cast(attention_mask, "bool")
+            attention_mask = _as_bool(attention_mask)
             for _ in range(nb + 2 * n_attn - len(attention_mask.shape)):
-                attention_mask = ops.expand_dims(attention_mask, -2 * n_attn - 1)
+                attention_mask = _expand_dims(attention_mask, -2 * n_attn - 1)
             if len(attention_mask.shape) > nb + 2 * n_attn:  # it has a heads axis
                 auto = [ops.expand_dims(mask, nb) for mask in auto]
             auto.append(attention_mask)
@@ -767,10 +767,10 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         mask = None
         if attention_mask is not None:
-            mask = ops.cast(attention_mask, "bool")
+            mask = _as_bool(attention_mask)
             scores_rank = rank + n_attn
             for _ in range(scores_rank - len(mask.shape)):
-                mask = ops.expand_dims(mask, -2 * n_attn - 1)
+                mask = _expand_dims(mask, -2 * n_attn - 1)
             self._check_scores_mask(mask, query, key, rank, axes)
         if type(self)._masked_softmax is not MultiHeadAttention._masked_softmax:
             return self._einsum_attention(query, key, value, mask, training)
@@ -885,7 +885,9 @@ class MultiHeadAttention(keras.layers.Layer):
         if mask is None:
             return output
         # As in `_attend`: a query row with no key to attend gets zeros.
-        if not flash_attention and "CPU" in getattr(mask, "device", ""):
+        if not flash_attention and (
+            isinstance(mask, np.ndarray) or "CPU" in getattr(mask, "device", "")
+        ):
             # An eager mask in host memory: find fully masked rows in NumPy (no copy, no
             # op dispatch), and touch the output only when there is one.
             valid = np.asarray(mask).any(axis=-1)  # (B|1, H|1, T)
@@ -1009,6 +1011,19 @@ def _is_traced(x):
 
         return tf.is_tensor(x) and not hasattr(x, "numpy")
     return False
+
+
+def _as_bool(mask):
+    """A boolean mask; NumPy masks stay NumPy (no op to dispatch eagerly)."""
+    if isinstance(mask, np.ndarray):
+        return mask.astype(bool, copy=False)
+    return ops.cast(mask, "bool")
+
+
+def _expand_dims(mask, axis):
+    if isinstance(mask, np.ndarray):
+        return np.expand_dims(mask, axis)
+    return ops.expand_dims(mask, axis)
 
 
 def _tensorflow_eager():

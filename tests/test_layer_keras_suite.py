@@ -9,7 +9,10 @@ collected by pytest like any other: every one of its tests must pass on kmha.
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
+import subprocess
+import sys
 import types
 import warnings
 
@@ -57,3 +60,27 @@ class TestKerasSuiteOnKmha(_suite.MultiHeadAttentionTest):
 def test_suite_runs_kmha_layer():
     assert _suite.layers.MultiHeadAttention is kmha.MultiHeadAttention
     assert KERAS_TEST_FILE.is_file()
+
+
+def test_flash_attention_tests_pass_on_jax():
+    """Keras's two flash-attention tests skip themselves on TensorFlow (for Keras's layer
+    too): run them, on kmha, on JAX, in a subprocess (Keras picks its backend once per
+    process). On a CPU the fused kernel is unavailable; the tests expect that."""
+    selected = [
+        f"{__file__}::TestKerasSuiteOnKmha::{name}"
+        for name in ("test_basics_with_flash_attention", "test_flash_attention_with_errors")
+    ]
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider", "-q", "-rs"]
+        + selected,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=pathlib.Path(__file__).parent,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0 and "2 passed" in summary and "skipped" not in summary, (
+        result.stdout[-4000:] + result.stderr[-2000:]
+    )
