@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
 import string
@@ -981,7 +980,7 @@ _KERAS_KEY_VALUE_PHRASE = "all dimensions of `value` and `key`, except the last 
 def _with_keras_phrase(problem):
     if problem.argument != "key" or (problem.axis or "").endswith("(features)"):
         return problem
-    return dataclasses.replace(problem, what=f"{problem.what} ({_KERAS_KEY_VALUE_PHRASE})")
+    return problem.replace(what=f"{problem.what} ({_KERAS_KEY_VALUE_PHRASE})")
 
 
 def _as_mask(mask):
@@ -1086,12 +1085,9 @@ def _validated_output_shape(output_shape, layer):
         try:
             sizes.append(geometry.as_size(size, "output_shape", layer=layer))
         except ShapeError as error:
-            problem = dataclasses.replace(
-                error.problem, what=f"Invalid `output_shape`: {error.problem.what}"
-            )
+            problem = error.problem.replace(what=f"Invalid `output_shape`: {error.problem.what}")
             if len(output_shape) > 1:
-                problem = dataclasses.replace(
-                    problem,
+                problem = problem.replace(
                     axis=str(axis),
                     received=f"{error.problem.received} in {tuple(output_shape)}",
                 )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from kmha_lint.problem import Problem, ShapeError
+from kmha_lint.record import Record
 
 Shape = tuple[int | None, ...]
 
@@ -122,14 +122,14 @@ def rotary_dim(layer: str, head_size: int, fraction: float, *, argument: str) ->
     return rotated
 
 
-@dataclass(frozen=True)
-class HeadDims:
+class HeadDims(Record):
     """Resolved per-head sizes of one attention layer."""
 
-    num_heads: int
-    num_key_value_heads: int
-    key_dim: int
-    value_dim: int
+    __slots__ = ("num_heads", "num_key_value_heads", "key_dim", "value_dim")
+
+    def __init__(self, num_heads: int, num_key_value_heads: int, key_dim: int, value_dim: int):
+        self.num_heads, self.num_key_value_heads = num_heads, num_key_value_heads
+        self.key_dim, self.value_dim = key_dim, value_dim
 
 
 def check_key_value_heads(layer: str, num_heads: int, num_key_value_heads: int | None) -> int:
@@ -340,8 +340,7 @@ def output_feature_shape(output_shape: object, query_width: int | None) -> Shape
     return tuple(output_shape)
 
 
-@dataclass(frozen=True)
-class DimRule:
+class DimRule(Record):
     """One axis of one argument that must equal an axis of another (or a constant).
 
     ``reference`` is ``(argument, axis)`` or an int. With ``broadcast`` the axis may also
@@ -350,13 +349,20 @@ class DimRule:
     :meth:`problem`.
     """
 
-    argument: str
-    axis: int
-    label: str
-    reference: tuple[str, int] | int
-    fix: str
-    broadcast: bool = False
-    reference_text: str | None = None
+    __slots__ = ("argument", "axis", "label", "reference", "fix", "broadcast", "reference_text")
+
+    def __init__(
+        self,
+        argument: str,
+        axis: int,
+        label: str,
+        reference: tuple[str, int] | int,
+        fix: str,
+        broadcast: bool = False,
+        reference_text: str | None = None,
+    ):
+        self.argument, self.axis, self.label, self.reference = argument, axis, label, reference
+        self.fix, self.broadcast, self.reference_text = fix, broadcast, reference_text
 
     def sizes(self, shapes: dict[str, Shape]) -> tuple[int | None, int | None]:
         """(received, expected) from static shapes; None where a size is unknown."""
@@ -495,14 +501,19 @@ def attention_mask_rules(
     ]
 
 
-@dataclass(frozen=True)
-class MaskMixUp:
+class MaskMixUp(Record):
     """A mask-shape mistake recognised by size equalities, with what to say about it."""
 
-    what: str
-    fix: str
-    equal: list[tuple[object, object]]
-    unequal: list[tuple[object, object]]
+    __slots__ = ("what", "fix", "equal", "unequal")
+
+    def __init__(
+        self,
+        what: str,
+        fix: str,
+        equal: list[tuple[object, object]],
+        unequal: list[tuple[object, object]],
+    ):
+        self.what, self.fix, self.equal, self.unequal = what, fix, equal, unequal
 
 
 def mask_mix_ups(mask_dims: Sequence, sizes: Sequence) -> list[MaskMixUp]:

@@ -5,7 +5,7 @@ Pure Python: the linter imports it without TensorFlow or Keras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from kmha_lint.record import Record
 
 
 def runtime_value(name: str) -> str:
@@ -20,21 +20,28 @@ RUNTIME_EXPECTED = runtime_value("expected")
 RUNTIME_RECEIVED = runtime_value("received")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     """What went wrong, where, and how to fix it: the parts of every kmha message.
 
     ``expected`` and ``received`` may contain :data:`RUNTIME_EXPECTED` and
     :data:`RUNTIME_RECEIVED` when the numbers are only known inside a running graph.
+    ``problem.replace(what=...)`` gives a changed copy.
     """
 
-    layer: str
-    argument: str
-    what: str
-    expected: str
-    received: str
-    fix: str
-    axis: str | None = None
+    __slots__ = ("layer", "argument", "what", "expected", "received", "fix", "axis")
+
+    def __init__(
+        self,
+        layer: str,
+        argument: str,
+        what: str,
+        expected: str,
+        received: str,
+        fix: str,
+        axis: str | None = None,
+    ):
+        self.layer, self.argument, self.what = layer, argument, what
+        self.expected, self.received, self.fix, self.axis = expected, received, fix, axis
 
     def message(self) -> str:
         where = f"Layer `{self.layer}`, argument `{self.argument}`"

@@ -8,7 +8,6 @@ their :class:`~kmha_lint.rules.Rule`; positions are added by the caller.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 
 from kmha_lint import geometry
@@ -294,8 +293,7 @@ def check_attention(report: Report, attention: Attention) -> None:
         try:
             geometry.check_key_value_heads(unit.label, heads, kv)
         except ShapeError as error:
-            problem = dataclasses.replace(
-                error.problem,
+            problem = error.problem.replace(
                 argument=attention.kv_heads,
                 what=f"{attention.heads}={heads} is not a multiple of {attention.kv_heads}",
                 expected=f"a divisor of {attention.heads}={heads}",
@@ -326,8 +324,7 @@ def check_attention(report: Report, attention: Attention) -> None:
             except ShapeError as error:
                 problem = error.problem
                 if explicit is not None:
-                    problem = dataclasses.replace(
-                        problem,
+                    problem = problem.replace(
                         what=problem.what + f" (checked even with {attention.head_dim} set)",
                     )
                 report.problem(rules.HEADS_DO_NOT_DIVIDE_WIDTH, attention.heads, problem)
@@ -410,8 +407,7 @@ def check_rotary(report: Report, attention: Attention, size: int) -> None:
             report.problem(rules.ROTARY_ODD, argument, error.problem)
         else:
             rotated = int(size * float(fraction))
-            problem = dataclasses.replace(
-                error.problem,
+            problem = error.problem.replace(
                 what=error.problem.what + f"; the library rounds it up and rotates {rotated + 1} "
                 "features without a word",
             )
