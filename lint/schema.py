@@ -1,7 +1,8 @@
 """The schema pass: JSON Schema (draft 2020-12) for the model envelope and known layers.
 
-Schemas ship as package data in ``kmha_lint.schemas`` and are read with importlib.resources,
-so an installed wheel finds them outside the repository.
+Schemas ship as package data in ``kmha_lint.schemas`` and are read from beside that
+package's ``__init__``, so an installed wheel finds them outside the repository (without
+importlib.resources, which costs more start-up time than the lint of a small config).
 
 Importing jsonschema costs more than linting a large model (0.1 to 0.4 s, mostly building
 attrs classes), and most configs are valid. So each schema is also compiled into a plain
@@ -12,12 +13,11 @@ refuses schemas outside it, and tests check it agrees with jsonschema.
 
 from __future__ import annotations
 
-import difflib
 import json
+import os
 import re
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
 
 from kmha_lint import geometry, rules
 from kmha_lint.document import LayerSpec
@@ -39,19 +39,27 @@ _JSON_TYPES = {
 
 
 @cache
+def _folder() -> str:
+    from kmha_lint import schemas
+
+    return os.path.dirname(schemas.__file__)
+
+
+@cache
+def schema_file(name: str) -> dict:
+    """One shipped schema, by file name without .json."""
+    with open(os.path.join(_folder(), name + ".json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def schema_files() -> dict[str, dict]:
     """Every shipped schema, by file name without .json."""
-    folder = resources.files("kmha_lint.schemas")
-    return {
-        item.name[: -len(".json")]: json.loads(item.read_text(encoding="utf-8"))
-        for item in folder.iterdir()
-        if item.name.endswith(".json")
-    }
+    return {name: schema_file(name) for name in sorted(_names())}
 
 
 def _schema(name: str) -> dict:
     """A shipped schema by file name, or a reference into one (`<$id>#/$defs/...`)."""
-    return {"$ref": name} if name.startswith("https://") else schema_files()[name]
+    return {"$ref": name} if name.startswith(_ID_PREFIX) else schema_file(name)
 
 
 @cache
@@ -73,7 +81,14 @@ def _validator(name: str, strict_integers: bool):
     return cls(_schema(name), registry=registry)
 
 
-ARGUMENTS_ID = "https://kmha.dev/schemas/arguments/1.json"
+ARGUMENTS_ID = "urn:kmha:schema:arguments:1"
+# Each shipped schema's $id is "urn:kmha:schema:<file name>:1".
+_ID_PREFIX = "urn:kmha:schema:"
+
+
+@cache
+def _names() -> frozenset[str]:
+    return frozenset(n[: -len(".json")] for n in os.listdir(_folder()) if n.endswith(".json"))
 
 
 def layer_schemas(layer: LayerSpec, major: int) -> list[str]:
@@ -85,8 +100,8 @@ def layer_schemas(layer: LayerSpec, major: int) -> list[str]:
         names = [f"keras.{layer.class_name}", f"{flavour}.{layer.class_name}"]
     else:
         return []
-    found = [names[0]] if names[0] in schema_files() else []
-    if names[1] in schema_files()["arguments"]["$defs"]:
+    found = [names[0]] if names[0] in _names() else []
+    if names[1] in schema_file("arguments")["$defs"]:
         found.append(f"{ARGUMENTS_ID}#/$defs/{names[1]}")
     return found
 
@@ -126,6 +141,8 @@ def _issue(error, base: str, subject: str) -> Issue:
     argument = ".".join(str(p) for p in path) or "config"
     if "propertyNames" in error.relative_schema_path:
         accepted = error.validator_value
+        import difflib  # only for an unknown argument: a suggestion
+
         close = difflib.get_close_matches(str(error.instance), accepted, n=1, cutoff=0.8)
         return Issue(
             rules.UNKNOWN_ARGUMENT,
@@ -254,7 +271,7 @@ def _resolve(ref: str, root: dict) -> tuple[dict, dict]:
     """A `$ref` to `#/$defs/x` in ``root`` or to `<shipped $id>#/$defs/x`."""
     base, _, fragment = ref.partition("#")
     if base:
-        root = next(s for s in schema_files().values() if s.get("$id") == base)
+        root = schema_file(base[len(_ID_PREFIX) :].rpartition(":")[0])
     target = root
     for token in fragment.strip("/").split("/") if fragment else []:
         target = target[token.replace("~1", "/").replace("~0", "~")]
