@@ -21,9 +21,19 @@ FORMAT_NAMES = ("github", "json", "sarif", "text")
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # kmha_lint.api.MAX_BYTES, without importing it
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's, with the width from $COLUMNS: argparse's own default asks shutil for the
+    terminal size, and importing shutil costs more start-up time than parsing the flags."""
+
+    def __init__(self, prog: str):
+        columns = os.environ.get("COLUMNS", "")
+        super().__init__(prog, width=(int(columns) if columns.isdigit() else 100) - 2)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kmha-lint",
+        formatter_class=_HelpFormatter,
         description="Lint Keras model configs (model.to_json(), .keras archives, Keras 2 JSON), "
         "KerasHub presets and Hugging Face config.json for attention geometry and shape "
         "mistakes, without TensorFlow.",
