@@ -139,6 +139,46 @@ def eager_call_times(calls, b=4, t=16, s=24, d=64, h=4):
     return (b, t, s, d, h), rows
 
 
+def xla_check_cost(steps, warmup, b=8, t=128, d=256, h=8):
+    """Forward+backward under `jit_compile=True` with a (B, T, S) mask and None dims: kmha
+    with its XLA checks (named shape ops) against the same layer with them removed."""
+    layer = kmha.MultiHeadAttention(h)
+    x = tf.random.normal((b, t, d), seed=2)
+    mask = tf.ones((b, t, t), tf.bool)
+    layer(x, x)
+
+    def compiled():
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, None, d]), tf.TensorSpec([None] * 3, tf.bool)],
+            jit_compile=True,
+        )
+        def step(x, mask):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, x, attention_mask=mask)
+                loss = tf.reduce_sum(y * y)
+            return loss, tape.gradient(loss, [x, *layer.trainable_variables])
+
+        return step
+
+    with_checks = compiled()
+    with_checks(x, mask)
+    original = type(layer)._xla_checks
+    type(layer)._xla_checks = lambda self, tensors, rules: tensors
+    try:
+        without = compiled()
+        without(x, mask)
+    finally:
+        type(layer)._xla_checks = original
+    times = {"with": [], "without": []}
+    for i in range(warmup + steps):
+        for name, fn in (("with", with_checks), ("without", without)):
+            elapsed = time_call(fn, x, mask)
+            if i >= warmup:
+                times[name].append(elapsed)
+    return (b, t, d, h), {name: statistics.median(v) for name, v in times.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
@@ -179,6 +219,13 @@ def main(argv=None):
             f"| {label} | {medians['keras'] * 1e3:.2f} | {medians['kmha'] * 1e3:.2f} "
             f"| {medians['kmha'] / medians['keras']:.2f} |"
         )
+    (b, t, d, h), medians = xla_check_cost(3 * args.steps, args.warmup)
+    print(
+        f"\nXLA (jit_compile=True) forward+backward, B={b}, T={t}, d_model={d}, heads={h}, "
+        f"(B, T, S) mask, None dims: with kmha's XLA checks {medians['with'] * 1e3:.2f} ms, "
+        f"without {medians['without'] * 1e3:.2f} ms, ratio "
+        f"{medians['with'] / medians['without']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,16 @@ class MultiHeadAttention(keras.layers.Layer):
     outputs. On top, every shape is checked in `build` and at call time (eagerly,
     symbolically, and as graph assertions under `tf.function` with unknown dimensions),
     and a mistake raises `kmha.ShapeError` naming the layer, argument, axis, the expected
-    and received sizes, and a fix.
+    and received sizes, and a fix. Under XLA the run-time checks are shape ops named
+    after the message; a float mask with negative values (an additive mask) is refused.
+
+    The projections (`query_dense`, `key_dense`, `value_dense`, `output_dense`, and the
+    private `_query_dense`, ..., `_gate_dense`) are `EinsumDense` layers, so quantization,
+    LoRA and dtype policy maps work as on Keras's layer; and Keras's extension points
+    keep Keras's signatures (`_compute_attention`, `_masked_softmax`,
+    `_compute_attention_mask`, `_compute_causal_mask`, `_build_attention`), so a subclass
+    written for `keras.layers.MultiHeadAttention` runs on this layer, its overrides
+    honoured.
 
     Args:
         num_heads: Number of attention heads (H).
@@ -443,6 +452,11 @@ class MultiHeadAttention(keras.layers.Layer):
         else:
             rank, axes, open_rules = checked
         in_graph = graph_assertions.supported()
+        if in_graph and graph_assertions.in_xla():
+            # XLA drops Assert ops (and has no kernel for the string ops of their
+            # messages): checks that survive are shape ops named after the check, which
+            # fail while XLA compiles for the actual sizes. Mask values cannot be checked.
+            return self._xla_checks(tensors, open_rules)
         assertions = []
         for argument in _MASK_ARGUMENTS:
             if argument in tensors:
@@ -451,10 +465,6 @@ class MultiHeadAttention(keras.layers.Layer):
                     assertions.append(assertion)
         if not in_graph:
             return tensors
-        if graph_assertions.in_xla():
-            # XLA drops Assert ops: checks that survive are shape ops named after the
-            # check, which fail while XLA compiles for the actual sizes.
-            return self._xla_checks(tensors, open_rules)
         # Sizes fixed in a signature are checked too: a SavedModel signature function
         # does not check its inputs against its TensorSpecs.
         ranks = [
