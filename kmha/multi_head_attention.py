@@ -473,13 +473,11 @@ class MultiHeadAttention(keras.layers.Layer):
             )
             for argument in ("query", "value", "key")
         ]
-        fixed = [rule for rule in geometry.built_width_rules(rank, self._built_widths)]
-        mask_rules = [rule for rule in open_rules if rule.argument == "attention_mask"]
-        if mask_rules:
+        fixed = geometry.built_width_rules(rank, self._built_widths)
+        if any(rule.argument == "attention_mask" for rule in open_rules):
             assertions.append(self._attention_mask_assertion(tensors, shapes, rank, axes))
-        for rule in fixed + [r for r in open_rules if r.argument != "attention_mask"]:
-            if rule in fixed and rule in open_rules:
-                continue
+        others = [r for r in open_rules if r.argument != "attention_mask" and r not in fixed]
+        for rule in fixed + others:
             received, expected = rule.sizes(shapes)
             problem = _with_keras_phrase(
                 rule.problem(

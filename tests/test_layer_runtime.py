@@ -145,3 +145,20 @@ def test_saved_model_request_with_wrong_fixed_dims_gets_kmha_message(
         saved_model(**request)
     for fragment in fragments:
         assert fragment in caught.value.message, caught.value.message
+
+
+def test_unknown_width_in_tf_function_is_checked_at_run_time(layer):
+    call = tf.function(
+        lambda q, v: layer(q, v),
+        input_signature=[tf.TensorSpec([None, None, None]), tf.TensorSpec([None, None, DV])],
+    )
+    np.testing.assert_allclose(
+        call(_ones(B, T, DQ), _ones(B, S, DV)), layer(_ones(B, T, DQ), _ones(B, S, DV)), atol=1e-6
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        call(_ones(B, T, DQ + 1), _ones(B, S, DV))
+    for fragment in (
+        f"Layer `{NAME}`, argument `query`, axis 2 (features)",
+        f"Expected {DQ}; received {DQ + 1}",
+    ):
+        assert fragment in caught.value.message, caught.value.message
