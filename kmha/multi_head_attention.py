@@ -828,7 +828,10 @@ class MultiHeadAttention(keras.layers.Layer):
         ):
             # Eagerly, each op costs a Python dispatch: the backend's dot-product
             # attention (two einsums, one softmax) is the shortest sequence there.
-            return self._fused_attention(q, k, v, mask, flash_attention=False), None
+            # The query is scaled first, as on the graph path, so that eager and graph
+            # results agree to the bit (a SavedModel answers as the eager model does).
+            q = q * ops.convert_to_tensor(self._inverse_sqrt_key_dim, dtype=q.dtype)
+            return self._fused_attention(q, k, v, mask, flash_attention=False, scale=1.0), None
         heads = self._num_heads
         kv_heads = self.num_key_value_heads
         group = heads // kv_heads
@@ -875,7 +878,7 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = _scores_layout(probs, q_shape, key_attn) if return_scores else None
         return output, scores
 
-    def _fused_attention(self, q, k, v, mask, flash_attention=True):
+    def _fused_attention(self, q, k, v, mask, flash_attention=True, scale=None):
         """The backend's dot-product attention on (B, T, heads, dim) tensors: the fused
         kernel (JAX and PyTorch) with ``flash_attention``, else its plain form."""
         if mask is not None and flash_attention:
@@ -886,7 +889,7 @@ class MultiHeadAttention(keras.layers.Layer):
             k,
             v,
             mask=mask,
-            scale=self._inverse_sqrt_key_dim,
+            scale=self._inverse_sqrt_key_dim if scale is None else scale,
             flash_attention=flash_attention,
         )
         if mask is None:
