@@ -13,9 +13,9 @@ no 26 GB of weights are ever allocated.
 
 Prints a markdown table (the README quotes it). Timings are medians of --repeats runs
 (Keras: of min(2, repeats) runs, as each takes seconds), after one warm-up run that writes
-bytecode caches, as an installed package has them. Peak memory is each process's own
-VmHWM (the RSS high-water mark of its address space), read at exit; configs are generated
-in a child process so that this one stays small.
+bytecode caches, as an installed package has them. Peak memory is each process's maximum
+resident set size as the kernel accounts it (wait4), so nothing is added to the commands;
+configs are generated in a child process so that this one stays small.
 """
 
 from __future__ import annotations
@@ -42,19 +42,7 @@ HUGE_HEADS, HUGE_BLOCKS, HUGE_VOCAB = 32, 32, 32000
 
 # As after `pip install` (which compiles bytecode), even where the caller disables it.
 INSTALLED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-# Both commands run under this prologue, which reports the process's peak RSS at exit.
-PEAK = (
-    "import atexit, sys\n"
-    "def _peak():\n"
-    "    for line in open('/proc/self/status'):\n"
-    "        if line.startswith('VmHWM:'):\n"
-    "            sys.stderr.write('PEAK_KB ' + line.split()[1] + '\\n')\n"
-    "atexit.register(_peak)\n"
-)
-LINT = PEAK + (
-    "from kmha_lint.cli import main\nsys.argv = ['kmha-lint', *sys.argv[1:]]\nsys.exit(main())\n"
-)
-KERAS_LOAD = PEAK + "import keras, kmha\nkeras.models.model_from_json(open(sys.argv[1]).read())\n"
+KERAS_LOAD = "import sys, keras, kmha\nkeras.models.model_from_json(open(sys.argv[1]).read())\n"
 
 
 def transformer(blocks: int, width: int, ff: int, heads: int, key_dim: int, vocab: int):
@@ -124,14 +112,16 @@ def linter_venv(folder: Path) -> Path:
 
 
 def run_process(argv: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MiB, exit status) of one fresh process."""
+    """(wall seconds, peak RSS in MiB, exit status) of one fresh process, read from the
+    kernel's accounting of that child (wait4), so that nothing is added to the command."""
     start = time.perf_counter()
-    done = subprocess.run(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=INSTALLED_ENV
+    child = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=INSTALLED_ENV
     )
+    _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
-    peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
-    return elapsed, int(peaks[-1]) / 1024 if peaks else float("nan"), done.returncode
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, child.returncode
 
 
 def median_run(argv: list[str], repeats: int) -> tuple[float, float, int]:
@@ -170,15 +160,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, __file__, "--generate", tmp], check=True)
         python = str(linter_venv(Path(tmp) / "venv"))
-        bare_s, bare_mib, _ = median_run([python, "-c", PEAK], args.repeats)
+        bare_s, _, _ = median_run([python, "-c", "pass"], args.repeats)
+        lint = str(Path(python).parent / "kmha-lint")  # the console script users run
         configs = json.loads((Path(tmp) / "index.json").read_text())
         rows = []
         for name, (file, params) in configs.items():
             path = Path(tmp) / file
             layers = len(json.loads(path.read_text())["config"]["layers"])
-            lint_s, lint_mib, lint_status = median_run(
-                [python, "-c", LINT, str(path)], args.repeats
-            )
+            lint_s, lint_mib, lint_status = median_run([lint, str(path)], args.repeats)
             rate, findings = warm_rate(path)
             if "4096" in name:
                 keras_cell, speedup = "not run (≈26 GB of float32 weights)", "-"
