@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,10 @@ def test_quickstart_runs_quietly_and_writes_nothing_into_the_checkout(tmp_path):
     steps = [line for line in done.stdout.splitlines() if line.startswith("[")]
     assert [s[:5] for s in steps] == ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"]
     assert "      no findings" in done.stdout  # its own config lints clean
-    assert "max |served - Keras model| = 0.00e+00" in done.stdout
+    # the served graph answers as the Keras model does (LayerNormalization alone differs by
+    # ~1e-7 between eager and graph execution on CPU)
+    (gap,) = re.findall(r"max \|served - Keras model\| = (\S+)", done.stdout)
+    assert float(gap) < 1e-5, gap
     # TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are held back
     for noise in ("I0000", "E0000", "cuInit", "absl::InitializeLog"):
         assert noise not in done.stderr, done.stderr[:2000]
