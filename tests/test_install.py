@@ -125,3 +125,29 @@ def test_import_kmha_registers_the_layer_whatever_the_order(saved_model):
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, f"{name}: {err[-2000:]}"
         assert out.strip().splitlines()[-1] == "kmha.multi_head_attention", name
+
+
+# Modules whose import costs more than linting a small config; start-up must not load them.
+SLOW_TO_IMPORT = (
+    "dataclasses",
+    "inspect",
+    "pathlib",
+    "typing",
+    "shutil",
+    "importlib.resources",
+    "jsonschema",
+)
+
+
+def test_a_clean_lint_imports_nothing_slow(linter_env, tmp_path):
+    """The cold-start budget (see README, Speed): what a lint of a clean config imports."""
+    good = tmp_path / "good.json"  # outside the repository: no pyproject.toml to read
+    good.write_text((ROOT / "tests" / "fixtures" / "lint" / "KMHA201" / "good.json").read_text())
+    probe = (
+        "import sys\n"
+        "from kmha_lint.cli import main\n"
+        f"status = main([{str(good)!r}])\n"
+        f"print(status, sorted(m for m in {SLOW_TO_IMPORT!r} if m in sys.modules))\n"
+    )
+    done = _run(linter_env, str(linter_env / "bin" / "python"), "-c", probe, cwd=tmp_path)
+    assert done.stdout.strip() == "0 []", done.stdout + done.stderr
