@@ -259,39 +259,33 @@ OP_RULES: dict[str, ShapeRule] = {}  # keras.ops nodes and tf.keras TFOpLambda f
 KEEPS_ATTENTION_ORIGIN: set[str] = set()
 
 
-def shape_rule(*class_names: str, keeps_attention_origin: bool = False):
-    """Register a layer's shape rule: Site -> output shapes (None: unknown)."""
+def _registrar(table: dict, names: tuple[str, ...], also: set | None = None):
+    """A decorator that files its function in ``table`` under each of ``names``."""
 
-    def register(function: ShapeRule) -> ShapeRule:
-        for name in class_names:
-            SHAPE_RULES[name] = function
-            if keeps_attention_origin:
-                KEEPS_ATTENTION_ORIGIN.add(name)
+    def register(function):
+        for name in names:
+            table[name] = function
+            if also is not None:
+                also.add(name)
         return function
 
     return register
+
+
+def shape_rule(*class_names: str, keeps_attention_origin: bool = False):
+    """Register a layer's shape rule: Site -> output shapes (None: unknown)."""
+    origin = KEEPS_ATTENTION_ORIGIN if keeps_attention_origin else None
+    return _registrar(SHAPE_RULES, class_names, origin)
 
 
 def param_rule(*class_names: str):
     """Register a layer's parameter count: Site (its first call) -> count (None: unknown)."""
-
-    def register(function: ParamRule) -> ParamRule:
-        for name in class_names:
-            PARAM_RULES[name] = function
-        return function
-
-    return register
+    return _registrar(PARAM_RULES, class_names)
 
 
 def op_rule(*names: str):
     """Register an operation's shape rule (keras.ops class names, TFOpLambda functions)."""
-
-    def register(function: ShapeRule) -> ShapeRule:
-        for name in names:
-            OP_RULES[name] = function
-        return function
-
-    return register
+    return _registrar(OP_RULES, names)
 
 
 def rule_for(layer: LayerSpec) -> ShapeRule | None:
