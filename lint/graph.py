@@ -674,16 +674,21 @@ def _inputs_as_recorded(layer: LayerSpec, node: int, args: list, kwargs: dict) -
     return False
 
 
-def _tensors(value: object):
+def _leaves(value: object, kind: type):
+    """The items of type ``kind`` nested in lists and dicts of ``value``."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, Tensor):
+        if isinstance(item, kind):
             yield item
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
+
+
+def _tensors(value: object):
+    return _leaves(value, Tensor)
 
 
 def _cycle_members(waiting: list[tuple[LayerSpec, int, Call]]) -> list[str]:
@@ -706,15 +711,7 @@ def _cycle_members(waiting: list[tuple[LayerSpec, int, Call]]) -> list[str]:
 
 
 def refs(call: Call):
-    stack = [call.args, list(call.kwargs.values())]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, TensorRef):
-            yield item
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
+    return _leaves([call.args, list(call.kwargs.values())], TensorRef)
 
 
 def map_refs(value: object, resolve) -> object:
