@@ -9,13 +9,17 @@ is also timed in one warm process (configs/second), and on a 32-block width-4096
 (about 6.6 billion parameters) whose JSON is made by widening a small model's JSON, so that
 no 26 GB of weights are ever allocated.
 
-    .venv/bin/python benchmarks/lint_speed.py [--repeats 5] [--no-keras]
+    .venv/bin/python benchmarks/lint_speed.py [--repeats 21] [--no-keras]
 
 Prints a markdown table (the README quotes it). Timings are medians of --repeats runs
 (Keras: of min(2, repeats) runs, as each takes seconds), after one warm-up run that writes
-bytecode caches, as an installed package has them. Peak memory is each process's maximum
-resident set size as the kernel accounts it (wait4), so nothing is added to the commands;
-configs are generated in a child process so that this one stays small.
+bytecode caches, as an installed package has them. Each cold lint alternates with a bare
+start, so that both medians see the same machine load, and runs in a project folder whose
+pyproject.toml has no [tool.kmha-lint] table; one more row lints the 12-block config in a
+project that has one (reading it costs the import of Python's TOML parser). Peak memory
+is each process's maximum resident set size as the kernel accounts it (wait4), so nothing
+is added to the commands; configs are generated in a child process so that this one stays
+small.
 """
 
 from __future__ import annotations
@@ -111,12 +115,12 @@ def linter_venv(folder: Path) -> Path:
     return python
 
 
-def run_process(argv: list[str]) -> tuple[float, float, int]:
+def run_process(argv: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit status) of one fresh process, read from the
     kernel's accounting of that child (wait4), so that nothing is added to the command."""
     start = time.perf_counter()
     child = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=INSTALLED_ENV
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=INSTALLED_ENV, cwd=cwd
     )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
@@ -126,7 +130,22 @@ def run_process(argv: list[str]) -> tuple[float, float, int]:
 
 def median_run(argv: list[str], repeats: int) -> tuple[float, float, int]:
     run_process(argv)  # warm-up: writes the bytecode caches an installed package has
-    runs = [run_process(argv) for _ in range(repeats)]
+    return _summary([run_process(argv) for _ in range(repeats)])
+
+
+def paired_runs(
+    bare: list[str], argv: list[str], repeats: int, cwd: Path
+) -> tuple[float, tuple[float, float, int]]:
+    """The bare start's median, and median_run's result for ``argv``, the two alternating."""
+    run_process(argv, cwd)  # warm-up
+    bare_times, runs = [], []
+    for _ in range(repeats):
+        bare_times.append(run_process(bare, cwd)[0])
+        runs.append(run_process(argv, cwd))
+    return statistics.median(bare_times), _summary(runs)
+
+
+def _summary(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
     statuses = {status for _, _, status in runs}
     return (
         statistics.median(t for t, _, _ in runs),
@@ -150,7 +169,7 @@ def warm_rate(path: Path, seconds: float = 2.0) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--no-keras", action="store_true", help="skip model_from_json")
     parser.add_argument("--generate", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -158,21 +177,35 @@ def main() -> None:
         make_configs(Path(args.generate))
         return
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
         subprocess.run([sys.executable, __file__, "--generate", tmp], check=True)
-        python = str(linter_venv(Path(tmp) / "venv"))
-        bare_s, _, _ = median_run([python, "-c", "pass"], args.repeats)
+        python = str(linter_venv(folder / "venv"))
+        bare = [python, "-c", "pass"]
         lint = str(Path(python).parent / "kmha-lint")  # the console script users run
-        configs = json.loads((Path(tmp) / "index.json").read_text())
+        (folder / "pyproject.toml").write_text('[project]\nname = "models"\n')
+        configured = folder / "configured"
+        configured.mkdir()
+        (configured / "pyproject.toml").write_text(
+            '[project]\nname = "models"\n\n[tool.kmha-lint]\nextend-ignore = ["KMHA105"]\n'
+        )
+        configs = json.loads((folder / "index.json").read_text())
+        twelve = next(name for name in configs if name.startswith("12 "))
+        (configured / configs[twelve][0]).write_text((folder / configs[twelve][0]).read_text())
+        runs = [(name, folder / file, params) for name, (file, params) in configs.items()]
+        runs.append(
+            (twelve + ", [tool.kmha-lint] set", configured / configs[twelve][0], configs[twelve][1])
+        )
         rows = []
-        for name, (file, params) in configs.items():
-            path = Path(tmp) / file
+        for name, path, params in runs:
             layers = len(json.loads(path.read_text())["config"]["layers"])
-            lint_s, lint_mib, lint_status = median_run([lint, str(path)], args.repeats)
+            bare_s, (lint_s, lint_mib, lint_status) = paired_runs(
+                bare, [lint, str(path)], args.repeats, path.parent
+            )
             rate, findings = warm_rate(path)
             if "4096" in name:
                 keras_cell, speedup = "not run (≈26 GB of float32 weights)", "-"
-            elif args.no_keras:
-                keras_cell, speedup = "not run (--no-keras)", "-"
+            elif args.no_keras or "tool" in name:
+                keras_cell, speedup = "not run", "-"
             else:
                 keras_s, keras_mib, keras_status = median_run(
                     [sys.executable, "-c", KERAS_LOAD, str(path)], min(2, args.repeats)
@@ -184,7 +217,7 @@ def main() -> None:
             rows.append(
                 f"| {name} | {layers} | {params / 1e6:,.0f} M | "
                 f"{path.stat().st_size / 1024:,.0f} KB | {bare_s * 1000:.0f} ms | "
-                f"{lint_s * 1000:.0f} ms, {lint_mib:.0f} MiB | {lint_s / bare_s:.1f}x | "
+                f"{lint_s * 1000:.0f} ms, {lint_mib:.0f} MiB | {lint_s / bare_s:.2f}x | "
                 f"{keras_cell} | {speedup} | {rate:.1f} "
                 f"({1000 / rate:.1f} ms, {1e6 / rate / layers:.0f} µs/layer) |"
             )

@@ -4,100 +4,130 @@ Exit status, as in ruff: 0 no errors (warnings allowed), 1 errors found, 2 usage
 unreadable input (the other inputs are still linted and reported) or an internal error.
 
 Start-up is part of the product (it runs in pre-commit hooks): this module imports only
-argparse at first; the checks load when there is something to check.
+the option table's parser (:mod:`kmha_lint.arguments`) at first; the checks load when there
+is something to check.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
 
 from kmha_lint import __version__
+from kmha_lint.arguments import ArgumentError, Option, help_text, parse, usage
 
 EXIT_CLEAN, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 FORMAT_NAMES = ("github", "json", "sarif", "text")
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # kmha_lint.api.MAX_BYTES, without importing it
+PROG = "kmha-lint"
+DESCRIPTION = (
+    "Lint Keras model configs (model.to_json(), .keras archives, Keras 2 JSON), KerasHub "
+    "presets and Hugging Face config.json for attention geometry and shape mistakes, "
+    "without TensorFlow."
+)
+PATHS = ("PATH ...", "files, directories (*.json, *.keras) or - for standard input")
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's, with the width from $COLUMNS: argparse's own default asks shutil for the
-    terminal size, and importing shutil costs more start-up time than parsing the flags."""
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ArgumentError(f"--max-bytes: expected a positive number of bytes, got {text!r}")
+    return value
 
-    def __init__(self, prog: str):
-        columns = os.environ.get("COLUMNS", "")
-        super().__init__(prog, width=(int(columns) if columns.isdigit() else 100) - 2)
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kmha-lint",
-        formatter_class=_HelpFormatter,
-        description="Lint Keras model configs (model.to_json(), .keras archives, Keras 2 JSON), "
-        "KerasHub presets and Hugging Face config.json for attention geometry and shape "
-        "mistakes, without TensorFlow.",
-    )
-    parser.add_argument("paths", nargs="*", help="files, directories (*.json, *.keras) or -")
-    parser.add_argument(
-        "--format", "--output-format", choices=FORMAT_NAMES, help="output format (text)"
-    )
-    parser.add_argument(
+OPTIONS = (
+    Option("-h", "--help", takes="stop", help="show this help and exit"),
+    Option("--version", takes="stop", help="show the version and exit"),
+    Option(
+        "--format",
+        "--output-format",
+        takes="value",
+        choices=FORMAT_NAMES,
+        metavar="{" + ",".join(FORMAT_NAMES) + "}",
+        help="output format (text)",
+    ),
+    Option(
         "--config",
-        action="append",
-        default=[],
+        takes="values",
         metavar="FILE_OR_SETTING",
         help="a settings file (pyproject.toml or kmha-lint.toml) used for every input instead "
         "of the closest one, or a 'key = value' setting that overrides it (repeatable)",
-    )
-    parser.add_argument("--select", help="comma-separated codes or prefixes to report")
-    parser.add_argument("--extend-select", help="codes or prefixes to report in addition")
-    parser.add_argument("--ignore", help="comma-separated codes or prefixes to skip")
-    parser.add_argument("--extend-ignore", help="codes or prefixes to skip in addition")
-    parser.add_argument(
-        "--max-bytes", type=_positive_int, help=f"largest config text ({DEFAULT_MAX_BYTES})"
-    )
-    parser.add_argument(
-        "--exit-zero", action="store_true", help="exit 0 even when errors are found"
-    )
-    parser.add_argument(
+    ),
+    Option(
+        "--select",
+        takes="value",
+        metavar="CODES",
+        help="comma-separated codes or prefixes to report",
+    ),
+    Option(
+        "--extend-select",
+        takes="value",
+        metavar="CODES",
+        help="codes or prefixes to report in addition",
+    ),
+    Option(
+        "--ignore", takes="value", metavar="CODES", help="comma-separated codes or prefixes to skip"
+    ),
+    Option(
+        "--extend-ignore",
+        takes="value",
+        metavar="CODES",
+        help="codes or prefixes to skip in addition",
+    ),
+    Option(
+        "--max-bytes",
+        takes="value",
+        convert=_positive_int,
+        metavar="N",
+        help=f"largest config text ({DEFAULT_MAX_BYTES})",
+    ),
+    Option("--exit-zero", help="exit 0 even when errors are found"),
+    Option(
         "--statistics",
-        action="store_true",
         help="print how often each rule fired, and how many files were linted or skipped",
-    )
-    parser.add_argument(
+    ),
+    Option(
         "--summary",
-        action="store_true",
         help="print each model as the linter sees it (layers, output shapes, parameters)",
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="list every file, linted or skipped"
-    )
-    parser.add_argument("--list-rules", action="store_true", help="print the rule table")
-    parser.add_argument("--explain", metavar="CODE", help="explain one rule")
-    parser.add_argument("--version", action="version", version=f"kmha-lint {__version__}")
-    return parser
+    ),
+    Option("-v", "--verbose", help="list every file, linted or skipped"),
+    Option("--list-rules", help="print the rule table"),
+    Option("--explain", takes="value", metavar="CODE", help="explain one rule"),
+)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: list[str] | None = None) -> int:
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help/--version
-        return int(exit_.code or 0)
+        args = parse(OPTIONS, sys.argv[1:] if argv is None else list(argv))
+    except ArgumentError as error:
+        print(
+            f"{usage(PROG, PATHS[0])}\n{PROG}: error: {error}\n"
+            f"Run `{PROG} --help` for the options.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.help:
+        print(help_text(PROG, DESCRIPTION, PATHS, OPTIONS))
+        return EXIT_CLEAN
+    if args.version:
+        print(f"{PROG} {__version__}")
+        return EXIT_CLEAN
     from kmha_lint.settings import UsageError
 
     try:
         return _run(args)
     except UsageError as error:
-        print(f"kmha-lint: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `kmha-lint ... | head`: the reader left; no traceback at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - a bug of ours: say so, never a traceback
         print(
-            f"kmha-lint: internal error: {type(error).__name__}: {error}. Please report it "
+            f"{PROG}: internal error: {type(error).__name__}: {error}. Please report it "
             "with the input that caused it.",
             file=sys.stderr,
         )
@@ -120,17 +150,7 @@ def run() -> None:
     os._exit(status)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}")
-    return value
-
-
-def _run(args: argparse.Namespace) -> int:
+def _run(args) -> int:
     if args.list_rules or args.explain:
         return _rules(args)
     from kmha_lint import settings as cfg
@@ -194,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if any(f.severity == "error" for f in shown) else EXIT_CLEAN
 
 
-def _rules(args: argparse.Namespace) -> int:
+def _rules(args) -> int:
     from kmha_lint.rules import RULES
     from kmha_lint.settings import UsageError
 

@@ -195,30 +195,30 @@ def is_ops_module(module: object) -> bool:
 
 
 def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
-    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    config = entry.get("config")
+    config = config if isinstance(config, dict) else {}
     name = entry.get("name", config.get("name"))
-    class_name = entry.get("class_name") if isinstance(entry.get("class_name"), str) else ""
+    class_name = entry.get("class_name")
+    class_name = class_name if isinstance(class_name, str) else ""
     module = entry.get("module")
     registered = entry.get("registered_name")
     kmha = (isinstance(registered, str) and registered.startswith("kmha>")) or (
         isinstance(module, str) and module.split(".")[0] == "kmha"
     )
-    builtin = not kmha and registered in (None, class_name) and _is_layer_module(module)
-    build_config = entry.get("build_config") if major == 3 else None
-    op = not kmha and registered in (None, class_name) and is_ops_module(module)
+    keras_own = not kmha and registered in (None, class_name)
+    build_config = entry.get("build_config")
+    build_config = build_config if isinstance(build_config, dict) else None
     layer = LayerSpec(
         name=name if isinstance(name, str) else f"<layer {pointer.rsplit('/', 1)[-1]}>",
         class_name=class_name,
         config=config,
         pointer=pointer,
-        builtin=builtin,
+        builtin=keras_own and _is_layer_module(module),
         kmha=kmha,
-        build_config=build_config if isinstance(build_config, dict) else None,
+        build_config=build_config if major == 3 else None,
         keras_major=major,
-        op=op,
-        recorded_input_shape=(entry.get("build_config") or {}).get("input_shape")
-        if isinstance(entry.get("build_config"), dict)
-        else None,
+        op=keras_own and is_ops_module(module),
+        recorded_input_shape=build_config.get("input_shape") if build_config else None,
     )
     nodes = entry.get("inbound_nodes")
     if isinstance(nodes, list):
@@ -226,7 +226,7 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
             call = _read_call(node, f"{pointer}/inbound_nodes/{k}")
             if call is not None:
                 layer.calls.append(call)
-    if class_name in MODEL_CLASSES and builtin and is_model(entry):
+    if class_name in MODEL_CLASSES and layer.builtin and is_model(entry):
         layer.submodel = read_model(entry, pointer, major)
         # A nested model built from its own Input has a node 0 that links that InputLayer
         # to its outputs, which the config leaves out: its calls are nodes 1, 2, ... (tf.keras
@@ -273,9 +273,15 @@ def _structure(value: object, pointer: str) -> object:
             if ref is not None and isinstance(shape, list) and all(_size(d) for d in shape):
                 return TensorRef(ref.layer, ref.node, ref.index, ref.pointer, tuple(shape))
             return ref
-        return {k: _structure(v, f"{pointer}/{k}") for k, v in value.items()}
+        return {
+            k: _structure(v, f"{pointer}/{k}") if isinstance(v, dict | list) else v
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_structure(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+        return [
+            _structure(v, f"{pointer}/{i}") if isinstance(v, dict | list) else v
+            for i, v in enumerate(value)
+        ]
     return value
 
 

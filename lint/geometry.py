@@ -10,13 +10,34 @@ Hkv key/value heads, D query width, K key_dim (per head), V value_dim (per head)
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 from kmha_lint.problem import Problem, ShapeError
 from kmha_lint.record import Record
 
 Shape = tuple[int | None, ...]
+
+
+def is_int(value: object) -> bool:
+    """An integer and not a bool: a Python int, or any ``numbers.Integral`` (NumPy's)."""
+    return type(value) is int or _is_number(value, int, "Integral")
+
+
+def is_number(value: object) -> bool:
+    """A real number and not a bool: int, float, or any ``numbers.Real`` (NumPy's)."""
+    return type(value) in (int, float) or _is_number(value, (int, float), "Real")
+
+
+def _is_number(value: object, python_types, abstract: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, python_types):
+        return True
+    if type(value).__module__ == "builtins":
+        return False  # str, list, None...: parsed JSON is settled without the numbers module
+    import numbers  # a NumPy or other registered number (the layer's case)
+
+    return isinstance(value, getattr(numbers, abstract))
 
 
 def _show(value: object) -> str:
@@ -31,10 +52,10 @@ def as_size(value: object, argument: str, *, layer: str, allow_none: bool = Fals
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0:
+    if is_int(value) and value > 0:
         return int(value)
     expected = "a positive integer" + (" or None" if allow_none else "")
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         fix = f"pass `{argument}` >= 1"
     else:
         fix = f"pass `{argument}` as an int, e.g. {argument}=8"
@@ -52,7 +73,7 @@ def as_size(value: object, argument: str, *, layer: str, allow_none: bool = Fals
 
 def as_rate(value: object, argument: str, *, layer: str) -> float:
     """Return a dropout rate in [0, 1) as a float, or raise ShapeError."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value < 1.0
+    ok = is_number(value) and 0.0 <= value < 1.0
     if ok:
         return float(value)
     raise ShapeError(
@@ -224,11 +245,11 @@ def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> t
     """
     if attention_axes is None:
         return tuple(range(1, rank - 1))
-    axes = (attention_axes,) if isinstance(attention_axes, numbers.Integral) else attention_axes
+    axes = (attention_axes,) if is_int(attention_axes) else attention_axes
     valid = "axis 1 (or -2)" if rank == 3 else f"axes 1..{rank - 2} (or -{rank - 1}..-2)"
     normalized = []
     for axis in axes:
-        if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        if not is_int(axis):
             received = f"{_show(axis)} ({type(axis).__name__})"
         elif not -rank <= axis < rank:
             received = f"{axis}, outside an input of rank {rank}"
@@ -335,7 +356,7 @@ def output_feature_shape(output_shape: object, query_width: int | None) -> Shape
     """Trailing output dims: ``output_shape`` if given, else the query width."""
     if output_shape is None:
         return (query_width,)
-    if isinstance(output_shape, numbers.Integral):
+    if is_int(output_shape):
         return (int(output_shape),)
     return tuple(output_shape)
 

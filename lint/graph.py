@@ -10,13 +10,13 @@ recorded, but only when the layer's inputs are what was recorded (never a guess)
 from __future__ import annotations
 
 import json
-import numbers
 from collections import deque
 from collections.abc import Callable
 
 from kmha_lint import rules
 from kmha_lint.document import Call, LayerSpec, ModelSpec, TensorRef
 from kmha_lint.findings import Issue
+from kmha_lint.geometry import is_int
 from kmha_lint.problem import Problem
 from kmha_lint.record import Record
 from kmha_lint.rules import Rule
@@ -56,10 +56,12 @@ class Tensor(Record):
         )
 
 
-def is_int(value: object) -> bool:
-    return type(value) is int or (
-        isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    )
+def product(sizes) -> int:
+    """The product of sizes (1 for none): math.prod, without loading the math module."""
+    result = 1
+    for size in sizes:
+        result *= size
+    return result
 
 
 def all_ints(value: object) -> bool:
@@ -252,9 +254,23 @@ def _with_fix(problem: Problem, fix: str) -> Problem:
 
 ShapeRule = Callable[[Site], list[Shape | None] | None]
 ParamRule = Callable[[Site], int | None]
-SHAPE_RULES: dict[str, ShapeRule] = {}
-PARAM_RULES: dict[str, ParamRule] = {}
-OP_RULES: dict[str, ShapeRule] = {}  # keras.ops nodes and tf.keras TFOpLambda functions
+
+
+class RuleTable(dict):
+    """Rules by class or operation name. A name not found loads the layer families that
+    load on demand (:func:`kmha_lint.layers.load_all`), then is looked up again."""
+
+    def get(self, name, default=None):
+        if name not in self:
+            from kmha_lint import layers
+
+            layers.load_all()
+        return super().get(name, default)
+
+
+SHAPE_RULES: RuleTable = RuleTable()
+PARAM_RULES: RuleTable = RuleTable()
+OP_RULES: RuleTable = RuleTable()  # keras.ops nodes and tf.keras TFOpLambda functions
 # Layers whose output keeps the input's shape and its attention origin.
 KEEPS_ATTENTION_ORIGIN: set[str] = set()
 

@@ -8,7 +8,6 @@ asked for: clean files never pay for it.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 
@@ -16,8 +15,8 @@ from kmha_lint.record import Record
 
 # One JSON token, after optional whitespace: a punctuator, a string, or a bare literal
 # (number, true, false, null). The text has already been parsed by `json`, so the
-# scanner may be this loose.
-_TOKEN = re.compile(r'[ \t\n\r]*(?:([\[\]{},:])|("(?:[^"\\]|\\.)*")|([^ \t\n\r\[\]{},:"]+))')
+# scanner may be this loose. (Compiled by `re` on first use: clean files never scan.)
+_TOKEN = r'[ \t\n\r]*(?:([\[\]{},:])|("(?:[^"\\]|\\.)*")|([^ \t\n\r\[\]{},:"]+))'
 
 
 class Malformed(ValueError):
@@ -87,14 +86,25 @@ def parse(text: str) -> Parsed:
             return TooLongInt(len(digits))
         return int(digits)
 
+    def load(**hooks) -> object:
+        try:
+            return json.loads(text, object_pairs_hook=pairs_to_dict, **hooks)
+        except json.JSONDecodeError as error:
+            raise Malformed(error.msg, error.lineno, error.colno) from None
+        except RecursionError:
+            raise TooDeep(
+                "The JSON nests deeper than the parser allows (about 1,000 levels)"
+            ) from None
+
     try:
-        value = json.loads(
-            text, object_pairs_hook=pairs_to_dict, parse_constant=constant, parse_int=integer
-        )
-    except json.JSONDecodeError as error:
-        raise Malformed(error.msg, error.lineno, error.colno) from None
-    except RecursionError:
-        raise TooDeep("The JSON nests deeper than the parser allows (about 1,000 levels)") from None
+        # `parse_int` is left to the C parser (a Python hook per integer costs a quarter
+        # of the parse); only a file it refuses is read again with the hook.
+        value = load(parse_constant=constant)
+    except (Malformed, TooDeep):
+        raise
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        repeats = odd = False
+        value = load(parse_constant=constant, parse_int=integer)
     return Parsed(value, repeats, odd)
 
 
@@ -174,6 +184,8 @@ class SourceMap:
         return Span(*self.line_column(start), *self.line_column(end))
 
     def line_column(self, offset: int) -> tuple[int, int]:
+        import bisect  # positions are only needed for findings: clean files skip it
+
         if self._line_starts is None:
             self._line_starts = [0] + [m.end() for m in re.finditer("\n", self._text)]
         line = bisect.bisect_right(self._line_starts, offset)
@@ -186,7 +198,7 @@ class SourceMap:
         # A frame per open container: [pointer, is_object, next_index, key, key_start,
         # expecting_key, {key: offset}, key_end].
         stack: list[list] = []
-        for match in _TOKEN.finditer(self._text):
+        for match in re.finditer(_TOKEN, self._text):
             punct, string, literal = match.groups()
             group = 1 if punct else 2 if string else 3
             start = match.start(group)

@@ -12,7 +12,6 @@ add that module's name there (one line).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping
 
 from kmha_lint.record import Record
@@ -518,6 +517,8 @@ class _Catalogue(Mapping):
     def _load(self) -> dict[str, Rule]:
         if self._rules is None:
             found: dict[str, Rule] = {}
+            import importlib  # the catalogue is only needed to select, explain or list rules
+
             for module_name in RULE_MODULES:
                 module = importlib.import_module(module_name)
                 for value in vars(module).values():

@@ -16,7 +16,6 @@ relative to the settings file's folder, to selectors ignored in matching files.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 
 from kmha_lint.record import Record
@@ -55,6 +54,8 @@ class FileIgnore(Record):
             relative = file.replace(os.sep, "/")
         # A glob without a slash matches the file name in any folder, as in ruff.
         subject = relative if "/" in self.glob else os.path.basename(file)
+        import fnmatch  # only where per-file ignores are set
+
         return fnmatch.fnmatchcase(subject, self.glob)
 
 
@@ -140,8 +141,6 @@ class Settings(Record):
 
 def read_settings_file(path: str, *, explicit: bool = False) -> Settings | None:
     """The settings in ``path``; None for a pyproject.toml without [tool.kmha-lint]."""
-    import tomllib  # only when there is a file to read
-
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -151,6 +150,8 @@ def read_settings_file(path: str, *, explicit: bool = False) -> Settings | None:
     # Parsing TOML costs more than a lint: skip a pyproject.toml that has no such table.
     if is_pyproject and "tool.kmha-lint" not in text and not explicit:
         return None
+    import tomllib  # only when there is a table to read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -240,3 +240,55 @@ def test_cli_never_imports_tensorflow_or_keras(tmp_path):
     )
     assert "KMHA201" in done.stdout
     assert done.stdout.strip().endswith("STATUS 1 LOADED []"), done.stdout + done.stderr
+
+
+def test_options_parse_like_other_linters(in_tmp, capsys):
+    from kmha_lint.arguments import parse
+    from kmha_lint.cli import OPTIONS
+
+    args = parse(
+        OPTIONS,
+        ["a.json", "--format=json", "--config", "x = 1", "-v", "--config=y = 2", "--", "-b"],
+    )
+    assert args.paths == ["a.json", "-b"]  # after `--`, a leading dash is a path
+    assert (args.format, args.config, args.verbose, args.exit_zero) == (
+        "json",
+        ["x = 1", "y = 2"],
+        True,
+        False,
+    )
+    assert parse(OPTIONS, ["-", "--output-format", "sarif"]).format == "sarif"
+    assert parse(OPTIONS, ["--max-bytes", "10", "--max-bytes", "20"]).max_bytes == 20
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--form", "json", "a.json"], "unknown option '--form'; did you mean '--format'?"),
+        (["--format", "jsn"], "option --format: 'jsn' is not one of github, json, sarif, "),
+        (["a.json", "--select"], "option --select expects a value (CODES)"),
+        (["--exit-zero=yes"], "option --exit-zero takes no value (received 'yes')"),
+        (["--max-bytes", "-3"], "--max-bytes: expected a positive number of bytes, got '-3'"),
+        (["-x.json"], "unknown option '-x.json'"),
+    ],
+)
+def test_usage_errors_say_what_is_wrong_and_exit_2(in_tmp, capsys, argv, said):
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, "")
+    usage, error, tip = err.splitlines()
+    assert usage == "usage: kmha-lint [OPTIONS] [PATH ...]"
+    assert error.startswith("kmha-lint: error: " + said)
+    assert tip == "Run `kmha-lint --help` for the options."
+
+
+def test_help_lists_every_option(in_tmp, capsys, monkeypatch):
+    from kmha_lint.cli import OPTIONS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    status, out, _ = run(capsys, "--help")
+    assert status == 0 and out.startswith("usage: kmha-lint [OPTIONS] [PATH ...]\n")
+    assert max(len(line) for line in out.splitlines()) <= 78
+    for option in OPTIONS:
+        assert ", ".join(option.flags) in out
+    assert "  --explain CODE        explain one rule\n" in out
+    assert run(capsys, "-h", "--format", "nope")[0] == 0  # help wins: nothing else runs

@@ -643,3 +643,41 @@ def test_value_findings_point_at_the_value():
     text = json.dumps(doc, indent=1)
     line = text.splitlines()[finding.line - 1]
     assert line[finding.column - 1 :].startswith("5")
+
+
+def test_layer_families_a_transformer_does_not_use_load_on_first_lookup():
+    """A cold lint of a transformer imports only the families it needs; the first class the
+    loaded families do not know loads the others, and the result is as if all were loaded."""
+    import subprocess
+    import sys
+
+    block = model(
+        [
+            input_layer("x", T, D),
+            kmha("attention", tensor("x"), tensor("x"), key_dim=12),
+            layer("Dropout", "drop", {"rate": 0.1}, tensor("attention")),
+            layer("Add", "residual", {}, [tensor("x"), tensor("drop")]),
+            layer("LayerNormalization", "norm", {"axis": -1}, tensor("residual")),
+            layer("Dense", "ff", {"units": D}, tensor("norm")),
+        ],
+        ["x"],
+        ["ff"],
+    )
+    on_demand = ["convolution", "ops", "pooling", "preprocessing", "recurrent", "reshaping"]
+    probe = (
+        "import json, sys\n"
+        "from kmha_lint.api import lint_text\n"
+        "def loaded():\n"
+        f"    return [m for m in {on_demand!r} if 'kmha_lint.layers.' + m in sys.modules]\n"
+        "print(len(lint_text(sys.argv[1])), loaded())\n"
+        "print([f.code for f in lint_text(open(sys.argv[2]).read())], loaded())\n"
+    )
+    convolution = FIXTURES / "KMHA310" / "bad.json"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(block), str(convolution)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.splitlines() == ["0 []", f"['KMHA310'] {on_demand!r}"]

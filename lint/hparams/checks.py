@@ -8,24 +8,15 @@ their :class:`~kmha_lint.rules.Rule`; positions are added by the caller.
 
 from __future__ import annotations
 
-import numbers
-
 from kmha_lint import geometry
 from kmha_lint.findings import Issue
+from kmha_lint.geometry import is_int, is_number
 from kmha_lint.hparams import rules
 from kmha_lint.hparams.spec import DIVISIBLE, FLOORS, Attention, Unit
 from kmha_lint.problem import Problem, ShapeError
 from kmha_lint.rules import Rule
 
 _MISSING = object()
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _show(value: object) -> str:

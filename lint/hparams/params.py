@@ -10,7 +10,7 @@ the one the library uses: explicit where the family takes one, else ``width // h
 
 from __future__ import annotations
 
-import numbers
+from kmha_lint.geometry import is_int
 
 
 class _Unknown(Exception):
@@ -19,7 +19,7 @@ class _Unknown(Exception):
 
 def _int(v, key: str, minimum: int = 1) -> int:
     value = v.get(key)
-    if isinstance(value, numbers.Integral) and value >= minimum:  # KerasHub reads True as 1
+    if (is_int(value) or isinstance(value, bool)) and value >= minimum:  # KerasHub: True is 1
         return int(value)
     raise _Unknown(key)
 

@@ -3,8 +3,6 @@ Attention and AdditiveAttention. The geometry is kmha_lint.geometry, shared with
 
 from __future__ import annotations
 
-import math
-
 from kmha_lint import geometry, rules
 from kmha_lint.graph import (
     Shape,
@@ -15,6 +13,7 @@ from kmha_lint.graph import (
     constant_shape,
     is_int,
     param_rule,
+    product,
     shape_rule,
     show,
 )
@@ -254,7 +253,7 @@ def multi_head_attention_params(site: Site):
     out = (
         widths["query"]
         if output is None
-        else math.prod([output] if is_int(output) else output)
+        else product([output] if is_int(output) else output)
         if (is_int(output) or all_ints(output))
         else None
     )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 from kmha_lint import rules
-from kmha_lint.graph import Shape, Site, param_rule, shape_rule, show
+from kmha_lint.graph import Shape, Site, param_rule, product, shape_rule, show
 
 PLAIN = {"Conv1D": 1, "Conv2D": 2, "Conv3D": 3}
 PLAIN |= {"Convolution1D": 1, "Convolution2D": 2, "Convolution3D": 3}
@@ -145,7 +143,7 @@ def convolution_params(site: Site):
     channels, _, _ = split_channels(site, tensor.shape)
     if channels is None:
         return None
-    window = math.prod(kernel)
+    window = product(kernel)
     bias = site.config.get("use_bias", True) is not False
     if site.class_name in DEPTHWISE:
         multiplier = site.int("depth_multiplier", 1)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 from kmha_lint import rules
-from kmha_lint.graph import Site, all_ints, is_int, param_rule, shape_rule, show
+from kmha_lint.graph import Site, all_ints, is_int, param_rule, product, shape_rule, show
 
 SHAPE_PRESERVING = (
     "Dropout",
@@ -55,7 +53,7 @@ def no_weights(site: Site):
             return None
         shared = site.config.get("shared_axes") or []
         shared = [shared] if is_int(shared) else shared
-        return math.prod(d for i, d in enumerate(tensor.shape) if i and i not in shared)
+        return product(d for i, d in enumerate(tensor.shape) if i and i not in shared)
     return 0
 
 
@@ -134,7 +132,7 @@ def normalization_params(site: Site):
     sizes = [tensor.shape[a] for a in axes]
     if None in sizes:
         return None
-    size = math.prod(sizes)
+    size = product(sizes)
     config = site.config
     if site.class_name == "BatchNormalization":
         return size * (
@@ -266,7 +264,7 @@ def einsum_dense_params(site: Site):
     kernel_sizes = [sizes.get(c) for c in kernel]
     if None in kernel_sizes:
         return None
-    count = math.prod(kernel_sizes)
+    count = product(kernel_sizes)
     bias_axes = site.config.get("bias_axes")
     if isinstance(bias_axes, str) and bias_axes:
         first = (
@@ -280,5 +278,5 @@ def einsum_dense_params(site: Site):
         bias = [1 if c not in bias_axes else s for c, s in zip(out[first:], bias, strict=True)]
         if None in bias:
             return None
-        count += math.prod(bias)
+        count += product(bias)
     return count

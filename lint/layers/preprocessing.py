@@ -3,9 +3,7 @@ the ones that resize images to a configured height and width."""
 
 from __future__ import annotations
 
-import math
-
-from kmha_lint.graph import Site, all_ints, is_int, param_rule, shape_rule
+from kmha_lint.graph import Site, all_ints, is_int, param_rule, product, shape_rule
 
 SHAPE_PRESERVING = (
     "Rescaling",
@@ -61,4 +59,4 @@ def preprocessing_params(site: Site):
     if not all(-rank <= a < rank for a in axes):
         return None
     sizes = [tensor.shape[a] for a in axes]
-    return None if None in sizes else 2 * math.prod(sizes) + 1
+    return None if None in sizes else 2 * product(sizes) + 1

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 from kmha_lint import rules
-from kmha_lint.graph import Site, all_ints, is_int, param_rule, shape_rule, show
+from kmha_lint.graph import Site, all_ints, is_int, param_rule, product, shape_rule, show
 from kmha_lint.layers.convolution import join_channels, spatial_input
 
 UPSAMPLING = {"UpSampling1D": 1, "UpSampling2D": 2, "UpSampling3D": 3}
@@ -37,10 +35,10 @@ def reshaped(site: Site, shape, target: list, key: str = "target_shape"):
         # Whatever arrives, a valid reshape yields the target: shapes are known again.
         return open_target
     rest = shape[1:]
-    fixed = math.prod(d for d in target if d != -1)
+    fixed = product(d for d in target if d != -1)
     if None in rest:
         return (shape[0],) + open_target[1:]
-    total = math.prod(rest)
+    total = product(rest)
     if (free and total % fixed) or (not free and total != fixed):
         site.report(
             rules.RESHAPE_SIZE,
@@ -103,7 +101,7 @@ def flatten(site: Site):
     if tensor is None:
         return None
     rest = tensor.shape[1:]
-    return [(tensor.shape[0], None if None in rest else math.prod(rest))]
+    return [(tensor.shape[0], None if None in rest else product(rest))]
 
 
 @shape_rule("RepeatVector")
