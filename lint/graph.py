@@ -9,7 +9,6 @@ recorded, but only when the layer's inputs are what was recorded (never a guess)
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 
@@ -498,6 +497,8 @@ class Walk:
             found = outputs[ref.index]
             return Tensor(found.shape, ref.pointer, found.attention, recorded)
         if ref.pointer not in reported:
+            import json  # only to word this finding
+
             reported.add(ref.pointer)
             self.report(
                 Issue(

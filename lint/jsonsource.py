@@ -1,17 +1,24 @@
 """JSON parsing that keeps positions: every finding points at a line and column.
 
 Parsing is done twice, on purpose. :func:`parse` uses the C ``json`` parser (fast, and
-it is what Keras itself reads), and only notes whether some object repeats a key.
+it is what Keras itself reads), and only notes whether some object repeats a key. It calls
+that parser without importing the ``json`` package (:func:`loads`): the package compiles
+regular expressions and loads its encoder on import, which costs as much as parsing a
+12-block config, and the linter is started cold by every pre-commit run.
 :class:`SourceMap` scans the text again, in pure Python, the first time a position is
 asked for: clean files never pay for it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 
 from kmha_lint.record import Record
+
+try:  # CPython's C scanner, which the json package wraps (see `loads`)
+    from _json import make_scanner as _c_scanner
+except ImportError:  # another Python: `loads` uses the json package
+    _c_scanner = None
 
 # One JSON token, after optional whitespace: a punctuator, a string, or a bare literal
 # (number, true, false, null). The text has already been parsed by `json`, so the
@@ -88,9 +95,7 @@ def parse(text: str) -> Parsed:
 
     def load(**hooks) -> object:
         try:
-            return json.loads(text, object_pairs_hook=pairs_to_dict, **hooks)
-        except json.JSONDecodeError as error:
-            raise Malformed(error.msg, error.lineno, error.colno) from None
+            return loads(text, object_pairs_hook=pairs_to_dict, **hooks)
         except RecursionError:
             raise TooDeep(
                 "The JSON nests deeper than the parser allows (about 1,000 levels)"
@@ -106,6 +111,60 @@ def parse(text: str) -> Parsed:
         repeats = odd = False
         value = load(parse_constant=constant, parse_int=integer)
     return Parsed(value, repeats, odd)
+
+
+_WHITESPACE = " \t\n\r"  # JSON's
+
+
+class _ScannerSettings:
+    """What the C scanner reads from the decoder that owns it (as json.loads sets it)."""
+
+    def __init__(self, object_pairs_hook, parse_int, parse_constant):
+        self.strict, self.object_hook, self.parse_float = True, None, float
+        self.object_pairs_hook = object_pairs_hook
+        self.parse_int = parse_int or int
+        self.parse_constant = parse_constant or _constant
+
+
+def _constant(name: str) -> float:
+    return float(name.replace("Infinity", "inf"))  # NaN, Infinity, -Infinity
+
+
+def loads(text: str, object_pairs_hook=None, parse_int=None, parse_constant=None) -> object:
+    """``json.loads(text, ...)`` with these hooks: the same value, or :class:`Malformed`
+    with the message, line and column of json's JSONDecodeError. Other exceptions pass
+    through as json raises them (ValueError for an integer too long to convert,
+    RecursionError for too deep a nesting)."""
+    if _c_scanner is None or text.startswith("\ufeff"):  # json refuses a BOM, and says so
+        import json
+
+        try:
+            return json.loads(
+                text,
+                object_pairs_hook=object_pairs_hook,
+                parse_int=parse_int,
+                parse_constant=parse_constant,
+            )
+        except json.JSONDecodeError as error:
+            raise Malformed(error.msg, error.lineno, error.colno) from None
+    scan = _c_scanner(_ScannerSettings(object_pairs_hook, parse_int, parse_constant))
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = scan(text, start)
+    except StopIteration as stop:
+        raise _malformed("Expecting value", text, stop.value) from None
+    except ValueError as error:
+        if not hasattr(error, "lineno"):  # not a JSONDecodeError
+            raise
+        raise Malformed(error.msg, error.lineno, error.colno) from None
+    rest = text[end:]
+    if rest.strip(_WHITESPACE):
+        raise _malformed("Extra data", text, end + len(rest) - len(rest.lstrip(_WHITESPACE)))
+    return value
+
+
+def _malformed(reason: str, text: str, offset: int) -> Malformed:
+    return Malformed(reason, text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
 
 
 def escape_token(token: str | int) -> str:
@@ -211,7 +270,7 @@ class SourceMap:
                 spans[stack.pop()[0]][3] = match.end(group)
                 continue
             if frame is not None and frame[1] and frame[5]:
-                key = json.loads(string) if "\\" in string else string[1:-1]
+                key = loads(string) if "\\" in string else string[1:-1]
                 first = frame[6].get(key)
                 if first is not None:
                     pointer = frame[0] + "/" + escape_token(key)

@@ -6,7 +6,6 @@ from it, never from a table of code strings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from kmha_lint import __version__
@@ -38,8 +37,14 @@ def text(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
+def _json(value: object) -> str:
+    import json  # only the json and sarif views need it (see kmha_lint.jsonsource)
+
+    return json.dumps(value, indent=2)
+
+
 def json_array(findings: list[Finding]) -> str:
-    return json.dumps([f.as_dict() for f in findings], indent=2)
+    return _json([f.as_dict() for f in findings])
 
 
 def github(findings: list[Finding]) -> str:
@@ -93,7 +98,7 @@ def sarif(findings: list[Finding]) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2)
+    return _json(log)
 
 
 def _sarif_result(finding: Finding, rule_index: int) -> dict:
@@ -126,15 +131,14 @@ def statistics(findings: list[Finding], linted: int, skipped: int, fmt: str) -> 
         counts[f.code] = (counts.get(f.code, (0, f))[0] + 1, f)
     rows = sorted(counts.values(), key=lambda row: (-row[0], row[1].code))
     if fmt == "json":
-        return json.dumps(
+        return _json(
             {
                 "rules": [
                     {"code": f.code, "name": f.rule.name, "severity": f.severity, "count": n}
                     for n, f in rows
                 ],
                 "files": {"linted": linted, "skipped": skipped},
-            },
-            indent=2,
+            }
         )
     width = max((len(str(n)) for n, _ in rows), default=1)
     lines = [f"{n:>{width}}\t{f.code}\t{f.rule.name} ({f.severity})" for n, f in rows]

@@ -13,7 +13,6 @@ refuses schemas outside it, and tests check it agrees with jsonschema.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from functools import cache
 from kmha_lint import geometry, rules
 from kmha_lint.document import LayerSpec
 from kmha_lint.findings import Issue
+from kmha_lint.jsonsource import loads
 from kmha_lint.problem import ShapeError
 
 _RANGE_KEYWORDS = frozenset(
@@ -49,7 +49,7 @@ def _folder() -> str:
 def schema_file(name: str) -> dict:
     """One shipped schema, by file name without .json."""
     with open(os.path.join(_folder(), name + ".json"), encoding="utf-8") as handle:
-        return json.load(handle)
+        return loads(handle.read())
 
 
 def schema_files() -> dict[str, dict]:
@@ -136,6 +136,8 @@ def _issues(name: str, instance: object, base: str, subject: str, strict: bool) 
 
 
 def _issue(error, base: str, subject: str) -> Issue:
+    import json  # words a jsonschema finding (jsonschema itself imports it)
+
     path = list(error.absolute_path)
     pointer = base + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
     argument = ".".join(str(p) for p in path) or "config"

@@ -136,6 +136,7 @@ SLOW_TO_IMPORT = (
     "shutil",
     "importlib.resources",
     "jsonschema",
+    "json",  # its import compiles regular expressions; the C parser is called directly
     "argparse",  # with gettext and locale
     "gettext",
     "locale",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kmha_lint.api import lint_text
-from kmha_lint.jsonsource import Malformed, SourceMap, TooDeep, parse, pointer_of
+from kmha_lint.jsonsource import Malformed, SourceMap, TooDeep, loads, parse, pointer_of
 
 TEXT = """{
   "config": {
@@ -102,3 +102,69 @@ def test_every_pointer_locates_its_own_value(value, indent):
             walk(child, pointer + pointer_of(key))
 
     walk(value, "")
+
+
+def _reference(text: str, **hooks):
+    """What json.loads says: the value (as its repr, so that NaN equals NaN), or (message,
+    line, column) of its error."""
+    try:
+        return "value", repr(json.loads(text, **hooks))
+    except json.JSONDecodeError as error:
+        return "error", (error.msg, error.lineno, error.colno)
+    except ValueError as error:
+        return "ValueError", str(error)
+
+
+def _ours(text: str, **hooks):
+    try:
+        return "value", repr(loads(text, **hooks))
+    except Malformed as error:
+        return "error", (error.reason, error.line, error.column)
+    except ValueError as error:
+        return "ValueError", str(error)
+
+
+# Texts near JSON: fragments of valid documents, glued, cut and salted with stray
+# characters, so that every error json can report (and every position) comes up.
+JSONISH = st.one_of(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=8,
+    ).map(lambda v: json.dumps(v, indent=1)),
+    st.text(alphabet=' \t\n\r{}[]:,"\\0123456789-+.eEtrufalsnNIy\ufeff\x01é', max_size=30),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(JSONISH, st.integers(0, 40), st.integers(0, 40), st.text(max_size=3))
+def test_loads_says_what_json_loads_says(text, cut, at, salt):
+    """kmha_lint.jsonsource.loads calls the C parser without the json package: its value,
+    error message, line and column equal json.loads's on valid, cut and salted texts."""
+    for variant in (text, text[:cut], text[:at] + salt + text[at:], text + salt):
+        assert _ours(variant) == _reference(variant), variant
+
+
+def test_loads_hooks_and_limits_match_json_loads():
+    pairs = []
+    text = '{"a": 1, "a": [NaN, -Infinity, 2.5], "b": {"c": 3}}'
+
+    def hook(items):
+        pairs.append(items)
+        return dict(items)
+
+    assert _ours(text, object_pairs_hook=hook) == _reference(text)
+    assert pairs[0] == [("c", 3)] and len(pairs) == 2
+    assert _ours("7" * 5000) == _reference("7" * 5000)  # ValueError: too many digits
+    assert _ours(" 12 ", parse_int=lambda d: -int(d)) == ("value", "-12")
+    assert _ours("\ufeff{}") == _reference("\ufeff{}")  # the BOM error, from json itself
+    with pytest.raises(RecursionError):
+        loads("[" * 100_000 + "]" * 100_000)
+
+
+def test_loads_without_the_c_scanner_uses_json(monkeypatch):
+    import kmha_lint.jsonsource as source
+
+    monkeypatch.setattr(source, "_c_scanner", None)
+    for text in ('{"a": [1, 2]}', '{"a": }', "[1] x", ""):
+        assert _ours(text) == _reference(text)
