@@ -280,7 +280,20 @@ def _resolve(ref: str, root: dict) -> tuple[dict, dict]:
     return target, root
 
 
+# Compiled predicates by (schema object, strict), so that a definition many schemas reference
+# (an activation, an initializer) compiles once. Each entry keeps its schema object alive,
+# so that no other object can take its id.
+_COMPILED: dict[tuple[int, bool], tuple[dict, Check]] = {}
+
+
 def _compile(schema: dict, root: dict, strict: bool) -> Check:
+    key = (id(schema), strict)
+    if key not in _COMPILED:
+        _COMPILED[key] = (schema, _compile_new(schema, root, strict))
+    return _COMPILED[key][1]
+
+
+def _compile_new(schema: dict, root: dict, strict: bool) -> Check:
     unknown = set(schema) - _FAST_KEYWORDS
     if unknown:
         raise ValueError(f"fast_check does not support {sorted(unknown)}")
