@@ -43,6 +43,7 @@ WIDTH, FF, HEADS, VOCAB, SEQ = 512, 2048, 8, 8000, 128
 SMALL = {"width": 96, "ff": 384, "key_dim": 3}
 HUGE = {"width": 4096, "ff": 16384, "key_dim": 128}
 HUGE_HEADS, HUGE_BLOCKS, HUGE_VOCAB = 32, 32, 32000
+HUGE_FILE = "transformer_32x4096.json"  # its JSON only: Keras would need its 26 GB of weights
 
 # As after `pip install` (which compiles bytecode), even where the caller disables it.
 INSTALLED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -92,7 +93,7 @@ def make_configs(folder: Path) -> None:
         keras.backend.clear_session()
     small = transformer(HUGE_BLOCKS, SMALL["width"], SMALL["ff"], HUGE_HEADS, 3, HUGE_VOCAB)
     huge = widened(json.loads(small.to_json()))
-    path = folder / "transformer_32x4096.json"
+    path = folder / HUGE_FILE
     path.write_text(json.dumps(huge, indent=2))
     w, f = HUGE["width"], HUGE["ff"]
     block = 4 * (w * w + w) + 2 * w * f + f + w + 4 * w  # attention, MLP, two norms
@@ -191,21 +192,30 @@ def main() -> None:
         configs = json.loads((folder / "index.json").read_text())
         twelve = next(name for name in configs if name.startswith("12 "))
         (configured / configs[twelve][0]).write_text((folder / configs[twelve][0]).read_text())
-        runs = [(name, folder / file, params) for name, (file, params) in configs.items()]
+        # (name, config, parameters, why Keras is not run on it or None)
+        runs = [
+            (name, folder / file, params, "not run (≈26 GB of float32 weights)")
+            if file == HUGE_FILE
+            else (name, folder / file, params, "not run (--no-keras)" if args.no_keras else None)
+            for name, (file, params) in configs.items()
+        ]
         runs.append(
-            (twelve + ", [tool.kmha-lint] set", configured / configs[twelve][0], configs[twelve][1])
+            (
+                twelve + ", [tool.kmha-lint] set",
+                configured / configs[twelve][0],
+                configs[twelve][1],
+                "not run (the config above)",
+            )
         )
         rows = []
-        for name, path, params in runs:
+        for name, path, params, keras_skipped in runs:
             layers = len(json.loads(path.read_text())["config"]["layers"])
             bare_s, (lint_s, lint_mib, lint_status) = paired_runs(
                 bare, [lint, str(path)], args.repeats, path.parent
             )
             rate, findings = warm_rate(path)
-            if "4096" in name:
-                keras_cell, speedup = "not run (≈26 GB of float32 weights)", "-"
-            elif args.no_keras or "tool" in name:
-                keras_cell, speedup = "not run", "-"
+            if keras_skipped:
+                keras_cell, speedup = keras_skipped, "-"
             else:
                 keras_s, keras_mib, keras_status = median_run(
                     [sys.executable, "-c", KERAS_LOAD, str(path)], min(2, args.repeats)

@@ -11,6 +11,7 @@ from functools import cache
 from kmha_lint.record import Record
 
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+MAX_SIZE = 2**62  # larger sizes are not real; they leave the shape unknown
 
 
 class TensorRef(Record):
@@ -286,7 +287,7 @@ def _structure(value: object, pointer: str) -> object:
 
 
 def _size(value: object) -> bool:
-    return value is None or (type(value) is int and 0 <= value < 2**62)
+    return value is None or (type(value) is int and 0 <= value < MAX_SIZE)
 
 
 def _legacy_structure(value: object, pointer: str) -> object:

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 
 from kmha_lint import rules
-from kmha_lint.document import Call, LayerSpec, ModelSpec, TensorRef
+from kmha_lint.document import MAX_SIZE, Call, LayerSpec, ModelSpec, TensorRef
 from kmha_lint.findings import Issue
 from kmha_lint.geometry import is_int
 from kmha_lint.problem import Problem
@@ -22,7 +22,6 @@ from kmha_lint.rules import Rule
 
 Shape = tuple[int | None, ...]
 MAX_NESTING = 32
-MAX_SIZE = 2**62  # larger sizes are not real; they leave the shape unknown
 # The config keys the shape rules read: a schema error at any of them makes the layer's
 # output unknown rather than guessed.
 SHAPE_KEYS = frozenset(

@@ -21,6 +21,7 @@ from functools import cache
 from kmha_lint import geometry, rules
 from kmha_lint.document import LayerSpec
 from kmha_lint.findings import Issue
+from kmha_lint.geometry import is_number
 from kmha_lint.jsonsource import loads
 from kmha_lint.problem import ShapeError
 
@@ -363,10 +364,6 @@ def _all_of(checks: list[Check]) -> Check:
     return check
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _bound(keyword: str, limit: float) -> Check:
     if keyword in ("minItems", "maxItems"):
         compare = (lambda n: n >= limit) if keyword == "minItems" else (lambda n: n <= limit)
@@ -377,7 +374,7 @@ def _bound(keyword: str, limit: float) -> Check:
         "exclusiveMinimum": lambda n: n > limit,
         "exclusiveMaximum": lambda n: n < limit,
     }[keyword]
-    return lambda v: not _is_number(v) or compare(v)
+    return lambda v: not is_number(v) or compare(v)
 
 
 def _same(value: object, option: object) -> bool:
