@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from kmha_lint import rules
 from kmha_lint.check import WHAT_TO_LINT, check_document, document_kind
@@ -24,6 +24,9 @@ ARCHIVE_MEMBER = "config.json"
 CONFIG_SUFFIXES = (".json", ".keras")
 # Words every config the linter knows carries; a walked file without them is not one.
 _CONFIG_MARKERS = ('"class_name"', '"model_type"')
+# Class key -> kmha_lint.signatures.Declaration, for every file or as a function of its path.
+Declarations = Mapping[str, object]
+CustomLayers = Declarations | Callable[[str], Declarations | None]
 
 
 class FileReport(Record):
@@ -42,12 +45,27 @@ class FileReport(Record):
         self.path, self.findings, self.kind, self.skipped = path, findings or [], kind, skipped
 
 
-def lint_text(text: str, path: str = "-", *, max_bytes: int = MAX_BYTES) -> list[Finding]:
-    """All findings for one config document, ordered by position."""
-    return _lint_text(text, path, max_bytes=max_bytes).findings
+def lint_text(
+    text: str,
+    path: str = "-",
+    *,
+    max_bytes: int = MAX_BYTES,
+    custom_layers: Declarations | None = None,
+) -> list[Finding]:
+    """All findings for one config document, ordered by position. ``custom_layers``: shape
+    declarations of the project's custom layers, by class key
+    (:func:`kmha_lint.signatures.read_declarations` reads them from a settings table)."""
+    return _lint_text(text, path, max_bytes=max_bytes, declarations=custom_layers).findings
 
 
-def _lint_text(text: str, path: str, *, max_bytes: int, walked: bool = False) -> FileReport:
+def _lint_text(
+    text: str,
+    path: str,
+    *,
+    max_bytes: int,
+    walked: bool = False,
+    declarations: Declarations | None = None,
+) -> FileReport:
     """Lint one text. ``walked``: found by a folder walk, so a document that is not a
     config the linter knows is skipped rather than reported."""
     if len(text) > max_bytes:
@@ -82,7 +100,7 @@ def _lint_text(text: str, path: str, *, max_bytes: int, walked: bool = False) ->
         issues += [_odd_number(number) for number in source.odd_numbers()]
     if not any(issue.rule is rules.INTEGER_TOO_LONG for issue in issues):
         # (Keras cannot read a file with such an integer at all: nothing else to check.)
-        issues += check_document(parsed.value)
+        issues += check_document(parsed.value, declarations)
     return FileReport(path, _positioned(path, issues, source), kind)
 
 
@@ -248,21 +266,41 @@ def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
             yield path, False
 
 
-def lint_file(path: str, *, max_bytes: int = MAX_BYTES, walked: bool = False) -> FileReport:
+def lint_file(
+    path: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    walked: bool = False,
+    custom_layers: Declarations | None = None,
+) -> FileReport:
     """Read and lint one path; an unreadable input becomes a KMHA004 finding."""
     read = read_config(path, max_bytes)
     if isinstance(read, Finding):
         return FileReport(read.path, [read])
     # An archive is a Keras file whatever folder it sits in: never skipped.
-    return _lint_text(read[0], read[1], max_bytes=max_bytes, walked=walked and "::" not in read[1])
+    return _lint_text(
+        read[0],
+        read[1],
+        max_bytes=max_bytes,
+        walked=walked and "::" not in read[1],
+        declarations=custom_layers,
+    )
 
 
-def lint_reports(paths: Iterable[str], *, max_bytes: int = MAX_BYTES) -> Iterator[FileReport]:
-    """A report per input file, directories walked; other JSON found in folders is skipped."""
+def lint_reports(
+    paths: Iterable[str], *, max_bytes: int = MAX_BYTES, custom_layers: CustomLayers | None = None
+) -> Iterator[FileReport]:
+    """A report per input file, directories walked; other JSON found in folders is skipped.
+    ``custom_layers``: declarations for every file, or a function of the file's path (the
+    command line passes the ones of each file's settings)."""
     for path, walked in expand_paths(paths):
-        yield lint_file(path, max_bytes=max_bytes, walked=walked)
+        declared = custom_layers(path) if callable(custom_layers) else custom_layers
+        yield lint_file(path, max_bytes=max_bytes, walked=walked, custom_layers=declared)
 
 
-def lint_paths(paths: Iterable[str], *, max_bytes: int = MAX_BYTES) -> list[Finding]:
+def lint_paths(
+    paths: Iterable[str], *, max_bytes: int = MAX_BYTES, custom_layers: CustomLayers | None = None
+) -> list[Finding]:
     """Findings of every file under ``paths``; unreadable inputs become KMHA004 findings."""
-    return [f for report in lint_reports(paths, max_bytes=max_bytes) for f in report.findings]
+    reports = lint_reports(paths, max_bytes=max_bytes, custom_layers=custom_layers)
+    return [f for report in reports for f in report.findings]

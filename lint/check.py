@@ -5,7 +5,7 @@ Positions are added later (by the caller); checks speak in JSON Pointers only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import kmha_lint.layers  # noqa: F401 - registers every layer family's rules
 from kmha_lint import rules, schema
@@ -26,11 +26,12 @@ def document_kind(document: object) -> str | None:
     return hparams.document_kind(document)
 
 
-def check_document(document: object) -> list[Issue]:
-    """All Issues of a parsed document, dispatched on its kind."""
+def check_document(document: object, declarations: Mapping | None = None) -> list[Issue]:
+    """All Issues of a parsed document, dispatched on its kind. ``declarations``: the
+    project's custom-layer shape declarations (:mod:`kmha_lint.signatures`), by class key."""
     kind = document_kind(document)
     if kind == "keras-model":
-        return check_keras_model(document)
+        return check_keras_model(document, declarations)
     if kind in ("kerashub", "hf"):
         from kmha_lint import hparams
 
@@ -51,7 +52,7 @@ def unknown_document(document: object) -> Issue:
     )
 
 
-def check_keras_model(document: dict) -> list[Issue]:
+def check_keras_model(document: dict, declarations: Mapping | None = None) -> list[Issue]:
     """Schema and config pass per layer, then the graph walk, on a Keras model config."""
     major = keras_major(document)
     issues = schema.check_envelope(document, major == 3)
@@ -63,7 +64,7 @@ def check_keras_model(document: dict) -> list[Issue]:
             skipped.add(layer.pointer)
         # Config checks guard their own inputs, so they run beside any schema finding.
         issues += layer_issues + schema.config_checks(layer, layer_issues)
-    Walk(issues.append, skipped).run(model)
+    Walk(issues.append, skipped, declarations=declarations).run(model)
     return issues
 
 

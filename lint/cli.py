@@ -175,14 +175,20 @@ def _run(args) -> int:
     if fmt not in FORMAT_NAMES:
         raise cfg.UsageError(f"{where}: unknown format {fmt!r}; choose from {list(FORMAT_NAMES)}")
     max_bytes = args.max_bytes or inline.max_bytes or here.layer.max_bytes or DEFAULT_MAX_BYTES
+
+    def declared(path: str) -> dict:
+        """The custom-layer declarations for one file: its settings file's, then --config's."""
+        found = finder.custom_layers(path)
+        return {**found, **inline.custom_layers} if inline.custom_layers else found
+
     if args.summary:
-        return _summaries(paths, fmt, max_bytes)
+        return _summaries(paths, fmt, max_bytes, declared)
 
     from kmha_lint.api import lint_reports
     from kmha_lint.output import FORMATS, statistics
 
     shown, unreadable, linted, skipped = [], False, 0, []
-    for report in lint_reports(paths, max_bytes=max_bytes):
+    for report in lint_reports(paths, max_bytes=max_bytes, custom_layers=declared):
         if report.skipped:
             skipped.append(report)
             if args.verbose:
@@ -252,7 +258,7 @@ def _config_arguments(values: list[str]):
     return fixed, cfg.layer_from_table(table, "--config", None)
 
 
-def _summaries(paths: list[str], fmt: str, max_bytes: int) -> int:
+def _summaries(paths: list[str], fmt: str, max_bytes: int, declared) -> int:
     """`--summary`: each model as the linter sees it, instead of findings."""
     from kmha_lint.api import expand_paths, read_config
     from kmha_lint.jsonsource import Malformed, TooDeep, parse
@@ -271,7 +277,7 @@ def _summaries(paths: list[str], fmt: str, max_bytes: int) -> int:
             print(f"{read[1]}: not JSON ({error}); run kmha-lint on it", file=sys.stderr)
             status = max(status, EXIT_ERRORS)
             continue
-        summary = summarize_document(document, read[1])
+        summary = summarize_document(document, read[1], declared(path))
         if summary is None:
             if not walked:
                 print(f"{read[1]}: not a model config kmha-lint knows", file=sys.stderr)

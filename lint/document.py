@@ -57,6 +57,7 @@ class LayerSpec(Record):
         "submodel",
         "first_node",
         "keras_major",
+        "registered_name",
     )
 
     def __init__(
@@ -74,12 +75,14 @@ class LayerSpec(Record):
         submodel: ModelSpec | None = None,
         first_node: int = 0,
         keras_major: int = 3,
+        registered_name: str | None = None,
     ):
         self.name, self.class_name, self.config, self.pointer = name, class_name, config, pointer
         self.builtin, self.kmha, self.build_config, self.op = builtin, kmha, build_config, op
         self.recorded_input_shape = recorded_input_shape
         self.calls = [] if calls is None else calls
         self.submodel, self.first_node, self.keras_major = submodel, first_node, keras_major
+        self.registered_name = registered_name  # Keras 3's "package>Class" of a custom layer
 
     __hash__ = object.__hash__  # mutable: identity
 
@@ -100,12 +103,25 @@ class ModelSpec(Record):
     holds the layers); ``input_shape`` is for sequential models only."""
 
     __slots__ = ("kind", "name", "layers", "inputs", "outputs", "pointer", "keras_major")
-    __slots__ += ("input_shape",)
+    __slots__ += ("input_shape", "input_keys")
 
-    def __init__(self, kind, name, layers, inputs, outputs, pointer, keras_major, input_shape=None):
+    def __init__(
+        self,
+        kind,
+        name,
+        layers,
+        inputs,
+        outputs,
+        pointer,
+        keras_major,
+        input_shape=None,
+        input_keys=None,
+    ):
         self.kind, self.name, self.layers = kind, name, layers  # kind: functional, sequential
         self.inputs, self.outputs, self.pointer = inputs, outputs, pointer
         self.keras_major, self.input_shape = keras_major, input_shape
+        # The names of a functional model's inputs when it takes a dict (input_layers is one).
+        self.input_keys = input_keys
 
     __hash__ = object.__hash__
 
@@ -151,14 +167,18 @@ def read_model(entry: dict, pointer: str, major: int) -> ModelSpec:
     name = config.get("name") if isinstance(config.get("name"), str) else "model"
     if "input_layers" not in config and entry.get("class_name") == "Sequential":
         return ModelSpec("sequential", name, layers, [], [], pointer, major, _sequence_input(entry))
+    inputs = config.get("input_layers")
     return ModelSpec(
         "functional",
         name,
         layers,
-        _endpoints(config.get("input_layers"), f"{pointer}/config/input_layers"),
+        _endpoints(inputs, f"{pointer}/config/input_layers"),
         _endpoints(config.get("output_layers"), f"{pointer}/config/output_layers"),
         pointer,
         major,
+        input_keys=[k for k, v in inputs.items() if _history(v, "") is not None]
+        if isinstance(inputs, dict)
+        else None,
     )
 
 
@@ -220,6 +240,7 @@ def read_layer(entry: dict, pointer: str, major: int) -> LayerSpec:
         keras_major=major,
         op=keras_own and is_ops_module(module),
         recorded_input_shape=build_config.get("input_shape") if build_config else None,
+        registered_name=registered if isinstance(registered, str) else None,
     )
     nodes = entry.get("inbound_nodes")
     if isinstance(nodes, list):

@@ -10,7 +10,7 @@ recorded, but only when the layer's inputs are what was recorded (never a guess)
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from kmha_lint import rules
 from kmha_lint.document import MAX_SIZE, Call, LayerSpec, ModelSpec, TensorRef
@@ -332,8 +332,10 @@ class Walk:
         report: Callable[[Issue], None],
         skipped_layers: set[str],
         observe: Observer | None = None,
+        declarations: Mapping | None = None,
     ):
         self.report = report
+        self.declarations = declarations  # custom layers' declared shapes, by class key
         self._skipped = skipped_layers  # layers whose config failed the schema pass
         self._observe = observe
         self._last: Applied | None = None  # the call observed last
@@ -570,7 +572,11 @@ class Walk:
             return None
         if layer.submodel is not None:
             first = args[0] if args else None
-            arriving = first if isinstance(first, list) else [first]
+            keys = layer.submodel.input_keys
+            if isinstance(first, dict) and keys is not None:
+                arriving = [first.get(key) for key in keys]  # Keras matches dict inputs by name
+            else:
+                arriving = first if isinstance(first, list) else [first]
             arriving = [t if isinstance(t, Tensor) else Tensor(None, pointer) for t in arriving]
             self._build_submodel(layer, depth)
             outputs = self.run(layer.submodel, arriving, depth + 1)
@@ -582,7 +588,13 @@ class Walk:
         site = Site(layer, call, args, kwargs, self.report)
         if rule is None:
             _check_recorded_build(site)
-            return None
+            if not self.declarations:
+                return None
+            from kmha_lint.layers import custom
+
+            declaration = custom.declaration_for(layer, self.declarations)
+            shapes = None if declaration is None else custom.apply(site, declaration)
+            return None if shapes is None else [Tensor(s, pointer) for s in shapes]
         shapes = rule(site)
         if shapes is None:
             return None

@@ -507,6 +507,54 @@ CONTRACTION_SIZE_MISMATCH = Rule(
 )
 
 
+CUSTOM_LAYER_INPUT = Rule(
+    "KMHA314",
+    "custom-layer-input",
+    "error",
+    "An input of a custom layer does not fit the shape its project declared for it.",
+    (
+        "What: a project can declare its custom layers' shapes under "
+        "[tool.kmha-lint.custom-layers]; an input whose rank or size differs from the "
+        "declared shape, read with the layer's config, is reported.\n"
+        "Why: the layer's code expects that shape, so Keras fails inside its call, often "
+        "with a message that names neither the layer's config nor the edit.\n"
+        'Example: `inputs = ["batch, num_patches, features"]` and a PatchEncoder whose '
+        "`num_patches` is 17 receiving (None, 16, 192)."
+    ),
+)
+
+CUSTOM_LAYER_CONDITION = Rule(
+    "KMHA315",
+    "custom-layer-condition",
+    "error",
+    "A condition declared for a custom layer does not hold.",
+    (
+        "What: a custom layer's declaration may list conditions (`where`) on its sizes and "
+        "config values; one that evaluates to false is reported.\n"
+        "Why: the layer's code relies on it (a position table needs at least as many rows as "
+        "the sequence has tokens).\n"
+        'Example: `where = ["length <= sequence_length"]` with 64 tokens and '
+        "`sequence_length` 32."
+    ),
+)
+
+CUSTOM_LAYER_DECLARATION = Rule(
+    "KMHA316",
+    "custom-layer-declaration-unfit",
+    "warning",
+    "A custom layer's shape declaration does not fit the layer it names.",
+    (
+        "What: the declaration reads a config value the layer does not have (or not as an "
+        "integer, or a list for `name[i]`), or declares another number of inputs than the "
+        "call passes. The layer's shapes are then left unknown.\n"
+        "Why: the declaration, not the model, is probably wrong; checks after the layer "
+        "lose what it would have told them.\n"
+        'Example: `output = "batch, tokens, embed_dim"` for a layer whose config calls it '
+        "`projection_dim`."
+    ),
+)
+
+
 class _Catalogue(Mapping):
     """code -> Rule over :data:`RULE_MODULES`, sorted by code, loaded on first use (so a
     rule module may import this one without a cycle)."""

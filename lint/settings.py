@@ -32,6 +32,7 @@ _KEYS = {
     "output-format",
     "max-bytes",
     "paths",
+    "custom-layers",
 }
 
 
@@ -109,6 +110,7 @@ class Layer(Record):
         "format",
         "max_bytes",
         "paths",
+        "custom_layers",
     )
 
     def __init__(
@@ -120,10 +122,13 @@ class Layer(Record):
         format: str | None = None,
         max_bytes: int | None = None,
         paths: tuple[str, ...] = (),
+        custom_layers: dict | None = None,
     ):
         self.select, self.extend_select, self.ignore = select, extend_select, ignore
         self.per_file_ignores, self.format, self.max_bytes = per_file_ignores, format, max_bytes
         self.paths = paths
+        # Class key -> kmha_lint.signatures.Declaration (shapes of the project's own layers).
+        self.custom_layers = custom_layers if custom_layers is not None else {}
 
 
 class Settings(Record):
@@ -191,6 +196,15 @@ def layer_from_table(table: object, where: str, origin: str | None) -> Layer:
     paths = table.get("paths", [])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise UsageError(f"{where}: `paths` must be a list of strings, got {paths!r}")
+    custom_layers = {}
+    if "custom-layers" in table:
+        from kmha_lint.signatures import SignatureError, read_declarations
+
+        shown = _shown_path(origin) if origin is not None else where
+        try:
+            custom_layers = read_declarations(table["custom-layers"], shown)
+        except SignatureError as error:
+            raise UsageError(f"{where}: `custom-layers` {error}") from None
     return Layer(
         select=select,
         extend_select=codes(table.get("extend-select", []), f"{where}: `extend-select`"),
@@ -200,7 +214,17 @@ def layer_from_table(table: object, where: str, origin: str | None) -> Layer:
         format=fmt,
         max_bytes=max_bytes,
         paths=tuple(os.path.join(base, p) for p in paths),
+        custom_layers=custom_layers,
     )
+
+
+def _shown_path(path: str) -> str:
+    """A settings file as messages name it: relative to the working folder when inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def codes(value: object, where: str) -> tuple[str, ...]:
@@ -239,6 +263,10 @@ class SettingsFinder:
         if path == "-":
             return self.for_folder(os.getcwd())
         return self.for_folder(os.path.dirname(os.path.abspath(path.split("::", 1)[0])))
+
+    def custom_layers(self, path: str) -> dict:
+        """The custom-layer declarations that apply to a linted file."""
+        return self.for_path(path).layer.custom_layers
 
     def for_folder(self, folder: str) -> Settings:
         if self._fixed is not None:

@@ -8,12 +8,15 @@ several times with different output shapes shows "multiple", as Keras's summary 
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kmha_lint import check
 from kmha_lint.document import LayerSpec, ModelSpec, keras_major, read_model
 from kmha_lint.graph import PARAM_RULES, Applied, Walk, rule_for
+from kmha_lint.layers import custom
 
 MULTIPLE = "multiple"
 OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
@@ -40,11 +43,14 @@ class ModelSummary:
     name: str | None = None
 
 
-def summarize_document(document: object, path: str) -> ModelSummary | None:
-    """The summary of a parsed document, or None when it is not one the linter knows."""
+def summarize_document(
+    document: object, path: str, declarations: Mapping | None = None
+) -> ModelSummary | None:
+    """The summary of a parsed document, or None when it is not one the linter knows.
+    ``declarations``: the project's custom-layer shape declarations, by class key."""
     kind = check.document_kind(document)
     if kind == "keras-model":
-        return summarize_keras_model(document, path)
+        return summarize_keras_model(document, path, declarations)
     if kind in ("kerashub", "hf"):
         from kmha_lint.hparams import summary
 
@@ -55,22 +61,25 @@ def summarize_document(document: object, path: str) -> ModelSummary | None:
 class _Seen:
     """What the walk saw, by layer pointer: every call's outputs and the first site."""
 
-    def __init__(self) -> None:
+    def __init__(self, declarations: Mapping | None = None) -> None:
         self.calls: dict[str, list[Applied]] = {}
+        self.declarations = declarations
 
     def __call__(self, applied: Applied) -> None:
         self.calls.setdefault(applied.layer.pointer, []).append(applied)
 
 
-def summarize_keras_model(document: dict, path: str) -> ModelSummary:
+def summarize_keras_model(
+    document: dict, path: str, declarations: Mapping | None = None
+) -> ModelSummary:
     major = keras_major(document)
     model = read_model(document, "", major)
-    seen = _Seen()
-    Walk(lambda issue: None, set(), seen).run(model)
+    seen = _Seen(declarations)
+    Walk(lambda issue: None, set(), seen, declarations).run(model)
     rows = [_row(layer, seen) for layer in _summary_layers(model)]
     total = _total(model, seen)
     notes = []
-    unmodelled = sorted({layer.class_name for layer in _unmodelled(model)})
+    unmodelled = sorted({layer.class_name for layer in _unmodelled(model, declarations)})
     if unmodelled:
         notes.append(
             "Not modelled (shapes after them come from the config's records, or stay "
@@ -82,12 +91,13 @@ def summarize_keras_model(document: dict, path: str) -> ModelSummary:
     return ModelSummary(path, "keras-model", None, rows, total, None, notes, model.name)
 
 
-def _unmodelled(model: ModelSpec):
+def _unmodelled(model: ModelSpec, declarations: Mapping | None):
     for layer in model.layers:
         if layer.submodel is not None:
-            yield from _unmodelled(layer.submodel)
+            yield from _unmodelled(layer.submodel, declarations)
         elif layer.class_name != "InputLayer" and rule_for(layer) is None:
-            yield layer
+            if custom.declaration_for(layer, declarations) is None:
+                yield layer
 
 
 def _summary_layers(model: ModelSpec) -> list[LayerSpec]:
@@ -128,6 +138,9 @@ def _params(layer: LayerSpec, seen: _Seen) -> int | None:
     if layer.op or layer.class_name in OP_LAYERS:
         return 0 if rule_for(layer) is not None else None  # operations have no weights
     rule = PARAM_RULES.get(layer.class_name) if (layer.builtin or layer.kmha) else None
+    declaration = custom.declaration_for(layer, seen.declarations)
+    if declaration is not None:
+        rule = functools.partial(custom.params, declaration=declaration)
     if rule is None:
         return None
     counts = [rule(applied.site) for applied in seen.calls.get(layer.pointer, [])]

@@ -14,6 +14,7 @@ import pytest
 from kmha_lint.api import lint_paths
 from kmha_lint.output import text
 from kmha_lint.rules import RULES
+from kmha_lint.settings import SettingsFinder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name.startswith("KMHA"))
@@ -23,7 +24,9 @@ def _lint(path: Path):
     cwd = os.getcwd()
     os.chdir(FIXTURES)  # report paths relative to the fixtures, as in the goldens
     try:
-        return lint_paths([str(path.relative_to(FIXTURES))])
+        # Each fixture's own settings apply (kmha-lint.toml: custom-layer declarations).
+        finder = SettingsFinder()
+        return lint_paths([str(path.relative_to(FIXTURES))], custom_layers=finder.custom_layers)
     finally:
         os.chdir(cwd)
 
