@@ -219,7 +219,10 @@ def parse_pattern(text: str) -> Pattern:
         elif not part:
             raise SignatureError(f"an empty axis in {text!r}")
         else:
-            axes.append(parse_expression(part))
+            try:
+                axes.append(parse_expression(part))
+            except SignatureError as error:
+                raise SignatureError(f"{error}, an axis of the shape {text!r}") from None
     if axes.count(ELLIPSIS) > 1:
         raise SignatureError(f"`...` more than once in {text!r}")
     return Pattern(text, tuple(axes), parts)
@@ -235,9 +238,10 @@ class Condition(Record):
 def parse_condition(text: str) -> Condition:
     parser = _Parser(text)
     left = parser.expression()
-    token = parser.take()
-    if token[0] != "op" or token[1] not in COMPARISONS:
+    token = parser.peek()
+    if token is None or token[0] != "op" or token[1] not in COMPARISONS:
         raise SignatureError(f"expected one of {' '.join(COMPARISONS)} in {text!r}")
+    parser.take()
     right = parser.expression()
     parser.done()
     return Condition(text, left, token[1], right)

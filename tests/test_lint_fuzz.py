@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kmha_lint.api import lint_text
 from kmha_lint.rules import RULES
+from kmha_lint.settings import read_settings_file
 from kmha_lint.summary import summarize_document
 
 TESTS = Path(__file__).parent
@@ -33,6 +34,17 @@ SOURCES = sorted(
 CONFIGS = [
     json.loads(p.read_text()) for p in random.Random(9).sample(SOURCES, min(24, len(SOURCES)))
 ]
+# Models with custom layers, linted with the declarations of their shapes.
+CUSTOM = [
+    json.loads(p.read_text())
+    for p in SOURCES
+    if "realworld" in p.parts and "kmha_realworld" in p.read_text()
+]
+DECLARED = (
+    read_settings_file(str(TESTS / "realworld" / "kmha-lint.toml")).layer.custom_layers
+    if (TESTS / "realworld" / "kmha-lint.toml").exists()
+    else {}
+)
 HUGE = "7" * 5000
 
 VALUES = st.one_of(
@@ -65,8 +77,8 @@ def _parent(doc, path):
 
 
 @st.composite
-def edited_texts(draw):
-    doc = json.loads(json.dumps(CONFIGS[draw(st.integers(0, len(CONFIGS) - 1))]))
+def edited_texts(draw, configs=CONFIGS):
+    doc = json.loads(json.dumps(configs[draw(st.integers(0, len(configs) - 1))]))
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p in _paths(doc) if p]
         if not paths:
@@ -109,3 +121,21 @@ def test_random_edits_never_crash(text):
     except (ValueError, RecursionError):
         return
     summarize_document(document, "fuzz.json")  # never raises either
+
+
+@pytest.mark.skipif(not CUSTOM or not DECLARED, reason="no custom-layer configs to fuzz")
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(edited_texts(CUSTOM))
+def test_random_edits_of_models_with_declared_custom_layers_never_crash(text):
+    findings = lint_text(text, "fuzz.json", custom_layers=DECLARED)
+    assert {f.code for f in findings} <= set(RULES)
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    summarize_document(document, "fuzz.json", DECLARED)
