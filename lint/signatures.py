@@ -54,6 +54,7 @@ _COMPARE = {
 }
 MAX_TEXT = 1000  # characters in one declared shape, condition or count
 MAX_DIM = 2**62  # a computed size beyond this is taken as unknown
+MAX_NESTING = 32  # parentheses and signs, so that parsing and evaluation stay shallow
 
 
 class SignatureError(ValueError):
@@ -89,7 +90,7 @@ class _Parser:
                 ("int", int(number)) if number else ("name", name) if name else ("op", symbol)
             )
             position = found.end()
-        self.at = 0
+        self.at, self.depth = 0, 0
 
     def peek(self) -> tuple | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -122,8 +123,17 @@ class _Parser:
     def unary(self) -> tuple:
         if self.peek() == ("op", "-"):
             self.take()
-            return ("neg", self.unary())
+            return ("neg", self.nested(self.unary))
         return self.atom()
+
+    def nested(self, parse) -> tuple:
+        """``parse()`` one level deeper: parentheses and signs nest at most MAX_NESTING deep."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise SignatureError(f"nested more than {MAX_NESTING} levels deep in {self.text!r}")
+        node = parse()
+        self.depth -= 1
+        return node
 
     def atom(self) -> tuple:
         kind, value = self.take()
@@ -140,7 +150,7 @@ class _Parser:
             self.take("]")
             return ("name", value, sign * index[1])
         if value == "(":
-            node = self.expression()
+            node = self.nested(self.expression)
             self.take(")")
             return node
         raise SignatureError(f"unexpected {value!r} in {self.text!r}")
@@ -153,13 +163,18 @@ def parse_expression(text: str) -> tuple:
     return node
 
 
+def name_nodes(node: tuple):
+    """The ("name", name, index) leaves of an expression."""
+    if node[0] == "name":
+        yield node
+    elif node[0] != "int":
+        for child in node[1:]:
+            yield from name_nodes(child)
+
+
 def names(node: tuple) -> set[str]:
     """The names an expression reads."""
-    if node[0] == "name":
-        return {node[1]}
-    if node[0] == "int":
-        return set()
-    return set().union(*(names(child) for child in node[1:]))
+    return {leaf[1] for leaf in name_nodes(node)}
 
 
 def evaluate(node: tuple, lookup) -> int | None:
@@ -256,13 +271,17 @@ class Declaration(Record):
         self.key, self.inputs, self.outputs = key, inputs, outputs
         self.where, self.params, self.origin = where, params, origin
 
-    def names(self) -> set[str]:
-        found = set()
+    def expressions(self):
+        """Every expression tree it holds: axes, both sides of conditions, the count."""
         for pattern in self.inputs + self.outputs:
-            found |= {n for axis in pattern.axes if isinstance(axis, tuple) for n in names(axis)}
+            yield from (axis for axis in pattern.axes if isinstance(axis, tuple))
         for condition in self.where:
-            found |= names(condition.left) | names(condition.right)
-        return found | (names(self.params) if self.params is not None else set())
+            yield from (condition.left, condition.right)
+        if self.params is not None:
+            yield self.params
+
+    def names(self) -> set[str]:
+        return {name for tree in self.expressions() for name in names(tree)}
 
 
 _DECLARATION_KEYS = {"inputs", "output", "outputs", "where", "params"}
@@ -354,8 +373,9 @@ def match(declaration: Declaration, shapes: list, config: dict) -> Match:
         for axis in pattern.axes
         if isinstance(axis, tuple) and axis[0] == "name" and axis[2] is None
     }
-    for name in sorted(declaration.names() - bindable):
-        raise Unfit(f"`{name}` to be a key of its config or an input axis", "neither")
+    unbound = sorted(declaration.names() - bindable)
+    if unbound:
+        raise Unfit(f"`{unbound[0]}` to be a key of its config or an input axis", "neither")
     group: list | None = None  # the axes `...` stands for
     mismatches, later = [], []
 
@@ -413,7 +433,7 @@ def match(declaration: Declaration, shapes: list, config: dict) -> Match:
 def _config_values(declaration: Declaration, config: dict) -> tuple[dict, dict]:
     """Values of the names a declaration reads from the layer's config."""
     values, sources = {}, {}
-    for node in _name_nodes(declaration):
+    for node in (leaf for tree in declaration.expressions() for leaf in name_nodes(tree)):
         name, index = node[1], node[2]
         if name not in config:
             if index is not None:
@@ -430,7 +450,8 @@ def _config_values(declaration: Declaration, config: dict) -> tuple[dict, dict]:
             value = value[index]
         if value is not None and (not is_int(value) or isinstance(value, bool)):
             raise Unfit(f"an integer `{name}` in its config", _short(value))
-        values[(name, index)] = None if value is None else int(value)
+        known = value is not None and abs(value) < MAX_DIM
+        values[(name, index)] = int(value) if known else None
         shown = name if index is None else f"{name}[{index}]"
         sources[(name, index)] = f"`{shown}` in its config"
     return values, sources
@@ -439,25 +460,6 @@ def _config_values(declaration: Declaration, config: dict) -> tuple[dict, dict]:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _name_nodes(declaration: Declaration):
-    def walk(node):
-        if node[0] == "name":
-            yield node
-        elif node[0] != "int":
-            for child in node[1:]:
-                yield from walk(child)
-
-    for pattern in declaration.inputs + declaration.outputs:
-        for axis in pattern.axes:
-            if isinstance(axis, tuple):
-                yield from walk(axis)
-    for condition in declaration.where:
-        yield from walk(condition.left)
-        yield from walk(condition.right)
-    if declaration.params is not None:
-        yield from walk(declaration.params)
 
 
 def _lookup(values: dict):

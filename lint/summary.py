@@ -79,11 +79,16 @@ def summarize_keras_model(
     rows = [_row(layer, seen) for layer in _summary_layers(model)]
     total = _total(model, seen)
     notes = []
-    unmodelled = sorted({layer.class_name for layer in _unmodelled(model, declarations)})
+    unmodelled = list(_unmodelled(model, declarations))
     if unmodelled:
         notes.append(
             "Not modelled (shapes after them come from the config's records, or stay "
-            "unknown): " + ", ".join(unmodelled) + "."
+            "unknown): " + ", ".join(sorted({layer.class_name for layer in unmodelled})) + "."
+        )
+    if any(not (layer.builtin or layer.op) for layer in unmodelled):
+        notes.append(
+            "A custom layer's shapes can be declared under [tool.kmha-lint.custom-layers] "
+            '(README, "Custom layers").'
         )
     unknown = sorted({row.class_name for row in rows if row.params is None})
     if unknown:

@@ -331,3 +331,15 @@ def test_matching_any_shapes_gives_a_match_or_says_why_the_declaration_does_not_
         assert len(found.outputs) == len(declaration.outputs)
         for shape in found.outputs:
             assert shape is None or all(d is None or (is_int(d) and d >= 0) for d in shape)
+
+
+def test_deep_nesting_and_huge_values_are_bounded():
+    with pytest.raises(SignatureError, match="nested more than 32 levels deep"):
+        parse_expression("(" * 40 + "a" + ")" * 40)
+    with pytest.raises(SignatureError, match="nested more than 32 levels deep"):
+        parse_expression("-" * 40 + "a")
+    assert evaluate(parse_expression("(" * 30 + "a" + ")" * 30), lambda n, i: 5) == 5
+    (wide,) = declare(W={"inputs": ["b"], "output": "b, units, units * units"}).values()
+    # A size beyond 2**62 (from the config or computed) is unknown, never a huge number.
+    assert match(wide, [(3,)], {"units": 2**70}).outputs == [(3, None, None)]
+    assert match(wide, [(3,)], {"units": 2**40}).outputs == [(3, 2**40, None)]
