@@ -516,8 +516,11 @@ class Walk:
         if tensor.shape is None or declared is None:
             return Tensor(tensor.shape or declared, tensor.pointer)
 
+        keys = model.input_keys
+        argument = f'inputs["{keys[index]}"]' if keys and index < len(keys) else f"inputs[{index}]"
+
         def mismatch(what: str, expected: str, received: str, fix: str, axis=None) -> None:
-            problem = Problem(model.name, f"inputs[{index}]", what, expected, received, fix, axis)
+            problem = Problem(model.name, argument, what, expected, received, fix, axis)
             self.report(Issue.from_problem(rules.NESTED_MODEL_INPUT, tensor.pointer, problem))
 
         if len(tensor.shape) == len(declared):

@@ -126,3 +126,17 @@ def test_a_bad_declaration_is_a_usage_error(project, capsys, table, message):
     status, out, err = lint(capsys, "models")
     assert status == 2 and out == ""
     assert message in err and "Traceback" not in err
+
+
+def test_a_nested_model_called_with_a_dict_is_matched_by_input_name(capsys):
+    """Perceiver's cross-attention block is a functional model called with a dict; the
+    latent array's declared width (64 after the edit) reaches its `latent_array` input."""
+    edited = CONFIGS / "keras3" / "perceiver__latent-dim.json"
+    status, out, _ = lint(capsys, edited, "--format", "json")  # tests/realworld's settings
+    assert status == 1
+    (finding,) = json.loads(out)
+    assert finding["code"] == "KMHA309"
+    assert finding["message"].startswith(
+        'Layer `cross_attention`, argument `inputs["latent_array"]`, axis 2: the input does not '
+        "match the nested model's declared input. Expected 32; received 64"
+    )

@@ -5,7 +5,7 @@ The declarations come from the settings (``[tool.kmha-lint.custom-layers]``, rea
 :func:`declaration_for` before it gives up on a layer it does not model. A declaration is
 the project's word for what the layer's code does: inputs are checked against it
 (KMHA314, KMHA315) and the outputs it gives are followed; where it cannot be read for a
-layer (KMHA316) the layer stays unknown.
+layer (KMHA316) the layer is treated as undeclared.
 """
 
 from __future__ import annotations
