@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
 from kmha_lint.cli import main
+from kmha_lint.settings import layer_from_table
 
 CONFIGS = Path(__file__).parent / "realworld" / "configs"
 VIT = CONFIGS / "keras3" / "vit.json"
@@ -140,3 +142,23 @@ def test_a_nested_model_called_with_a_dict_is_matched_by_input_name(capsys):
         'Layer `cross_attention`, argument `inputs["latent_array"]`, axis 2: the input does not '
         "match the nested model's declared input. Expected 32; received 64"
     )
+
+
+def test_the_readme_section_shows_real_output_and_valid_declarations(capsys, monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    section = (root / "README.md").read_text().split("### Custom layers\n", 1)[1]
+    section = section.split("\n### ", 1)[0]
+    # The example declarations read as settings.
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    table = tomllib.loads(example)["tool"]["kmha-lint"]
+    declared = layer_from_table(table, "README", None).custom_layers
+    assert sorted(declared) == [
+        "my_project>PatchEncoder",
+        "my_project>PositionEmbedding",
+        "my_project>StochasticDepth",
+    ]
+    # The console example is what kmha-lint prints.
+    command, shown = section.split("```console\n$ kmha-lint ", 1)[1].split("\n", 1)
+    monkeypatch.chdir(root)
+    status, out, _ = lint(capsys, *command.split())
+    assert status == 1 and out == shown.split("```", 1)[0]
