@@ -162,3 +162,16 @@ def test_the_readme_section_shows_real_output_and_valid_declarations(capsys, mon
     monkeypatch.chdir(root)
     status, out, _ = lint(capsys, *command.split())
     assert status == 1 and out == shown.split("```", 1)[0]
+
+
+def test_an_inline_config_setting_declares_a_layer_too(project, capsys):
+    inline = (
+        'custom-layers."kmha_realworld>PatchEncoder" = '
+        '{inputs = ["b, num_patches, f"], output = "b, num_patches, projection_dim"}'
+    )
+    status, out, _ = lint(capsys, "models/edited.json", "--config", inline)
+    assert status == 1 and "KMHA314" in out and "declared for" in out and "in --config" in out
+    status, _, err = lint(
+        capsys, "models/edited.json", "--config", inline.split(", output")[0] + "}"
+    )
+    assert status == 2 and "--config: `custom-layers` 'kmha_realworld>PatchEncoder': give" in err
