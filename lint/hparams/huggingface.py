@@ -29,118 +29,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kmha_lint.hparams import params
+from kmha_lint.hparams.builders import HF_ROPE as _ROPE
+from kmha_lint.hparams.builders import HF_TOKENS as _TOKENS
+from kmha_lint.hparams.builders import check_image as _check_image
+from kmha_lint.hparams.builders import hf_bert_like as _bert_like
+from kmha_lint.hparams.builders import hf_decoder as _decoder
+from kmha_lint.hparams.builders import hf_family as _family
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
 LIBRARY = "transformers"
-_TOKENS = ("pad_token_id", "bos_token_id", "eos_token_id")
-_ROPE = ("rope_parameters.partial_rotary_factor", "partial_rotary_factor")
-
-
-def _check_image(unit: Unit, report) -> None:
-    """image_size and patch_size: a positive integer or a [height, width] pair."""
-    from kmha_lint.hparams import rules
-    from kmha_lint.hparams.checks import _show, is_int
-
-    for key in ("image_size", "patch_size"):
-        if not unit.values.has(key):
-            continue
-        value = unit.values[key]
-        pair = value if isinstance(value, list) else [value, value]
-        if len(pair) != 2 or not all(is_int(x) for x in pair):
-            report.add(
-                rules.HPARAM_WRONG_TYPE,
-                key,
-                "wrong type",
-                "a positive integer, or a [height, width] pair of them",
-                _show(value),
-                f"write `{key}` as a whole number or a pair of them",
-            )
-        elif any(x <= 0 for x in pair):
-            report.add(
-                rules.HPARAM_OUT_OF_RANGE,
-                key,
-                "out of range",
-                "positive integers",
-                str(value),
-                f"set `{key}` >= 1",
-            )
-
-
-def _family(name, title, attention, **rest):
-    rest.setdefault("layers", ("num_hidden_layers",))
-    rest.setdefault("vocab", "vocab_size")
-    rest.setdefault("token_ids", _TOKENS)
-    return Family(name=name, library=LIBRARY, title=title, attention=attention, **rest)
-
-
-def _bert_like(name, title, *, factorized=False, params_fn, extra_sizes=(), **defaults):
-    sizes = ("vocab_size", "intermediate_size", "max_position_embeddings", "type_vocab_size")
-    if factorized:
-        sizes += ("embedding_size",)
-    return _family(
-        name,
-        title,
-        (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
-        sizes=sizes + tuple(extra_sizes),
-        rates=("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"),
-        padding_id="pad_token_id",
-        defaults={
-            "vocab_size": 30522,
-            "hidden_size": 768,
-            "num_hidden_layers": 12,
-            "num_attention_heads": 12,
-            "intermediate_size": 3072,
-            "max_position_embeddings": 512,
-            "type_vocab_size": 2,
-            "classifier_dropout": None,
-            **defaults,
-        },
-        params=params_fn,
-    )
-
-
-def _decoder(
-    name,
-    title,
-    *,
-    derived,
-    head_dim_default=None,
-    windows=(),
-    extra_sizes=(),
-    divisible_even_with_head_dim=False,
-    params_fn,
-    **defaults,
-):
-    return _family(
-        name,
-        title,
-        (
-            Attention(
-                "hidden_size",
-                "num_attention_heads",
-                kv_heads="num_key_value_heads",
-                head_dim="head_dim",
-                derived=derived,
-                divisible_even_with_head_dim=divisible_even_with_head_dim,
-                rotary=True,
-                rotary_fraction=_ROPE,
-            ),
-        ),
-        sizes=("vocab_size", "intermediate_size", "max_position_embeddings", *extra_sizes),
-        windows=windows,
-        rates=("attention_dropout",),
-        rates_unchecked=frozenset({"attention_dropout"}),
-        padding_id="pad_token_id",
-        defaults={
-            "num_key_value_heads": None,
-            "head_dim": head_dim_default,
-            "sliding_window": None,
-            **defaults,
-        },
-        params=params_fn,
-    )
-
-
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
@@ -617,6 +514,18 @@ for _name in ("clip_text_model", "clip_vision_model"):
 # DeBERTa-v2's default has no token type embedding at all.
 # (and its encoder has no output without a layer).
 _tune("deberta-v2", zero_valid=frozenset({"type_vocab_size"}), strict_layers=True)
+
+
+# The families added by group (a family is its entry and its formula, in one module).
+def _merge_groups() -> None:
+    from kmha_lint.hparams.families import of_library
+
+    for family in of_library(LIBRARY):
+        assert family.name not in FAMILIES, f"{family.name} is defined twice"
+        FAMILIES[family.name] = family
+
+
+_merge_groups()
 
 # Spellings of model_type that name the same family.
 ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox"}

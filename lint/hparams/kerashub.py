@@ -20,42 +20,12 @@ Facts from the library's code (keras-hub 0.32.0) that drive the tables:
 from __future__ import annotations
 
 from kmha_lint.hparams import params
+from kmha_lint.hparams.builders import kh_family as _family
+from kmha_lint.hparams.builders import kh_gqa as _gqa
+from kmha_lint.hparams.builders import kh_mha as _mha
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
 LIBRARY = "keras_hub"
-
-
-def _family(name, title, attention, *, required, sizes=(), rates=("dropout",), **rest):
-    layers = rest.pop("layers", ("num_layers",))
-    return Family(
-        name=name,
-        library=LIBRARY,
-        title=title,
-        attention=attention,
-        sizes=tuple(sizes),
-        layers=layers,
-        rates=tuple(rates),
-        required=tuple(required),
-        bool_as_int=True,
-        **rest,
-    )
-
-
-def _mha(heads="num_heads", derived=FLOORS, **rest) -> tuple[Attention, ...]:
-    return (Attention(width="hidden_dim", heads=heads, derived=derived, **rest),)
-
-
-def _gqa(**rest) -> tuple[Attention, ...]:
-    return (
-        Attention(
-            width="hidden_dim",
-            heads="num_query_heads",
-            kv_heads="num_key_value_heads",
-            derived=FLOORS,
-            rotary=True,
-            **rest,
-        ),
-    )
 
 
 _ENCODER = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim")
@@ -436,6 +406,19 @@ FAMILIES: dict[str, Family] = {
 for _name, _f in list(FAMILIES.items()):
     if _f.vocab is None and "vocabulary_size" in _f.sizes:
         FAMILIES[_name] = Family(**{**_f.__dict__, "vocab": "vocabulary_size"})
+
+
+def _merge_groups() -> None:
+    from kmha_lint.hparams.families import of_library
+
+    for family in of_library(LIBRARY):
+        assert family.name not in FAMILIES, f"{family.name} is defined twice"
+        if family.vocab is None and "vocabulary_size" in family.sizes:
+            family = Family(**{**family.__dict__, "vocab": "vocabulary_size"})
+        FAMILIES[family.name] = family
+
+
+_merge_groups()
 
 # Names that mean the same in (nearly) every KerasHub backbone: what a family we do not
 # model is checked for.

@@ -40,8 +40,25 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bases import (  # noqa: E402
+    CLIP_TEXT,
+    CLIP_VISION,
+    DEC,
+    DEC_NAMES,
+    DELETE,
+    ENC,
+    ENC_NAMES,
+    HF_DEC,
+    HF_DEC_NAMES,
+    HF_ENC,
+    HF_ENC_NAMES,
+    _hf,
+    _kh,
+)
+
 CONFIGS = HERE / "configs"
-DELETE = "__delete__"
 BATCH, SEQ, SAFE_ID = 2, 8, 32
 
 # --------------------------------------------------------------------------------------------
@@ -50,46 +67,6 @@ BATCH, SEQ, SAFE_ID = 2, 8, 32
 # image (KerasHub image_shape / HF image_size). ``derives_head``: the library derives the head
 # size from width // heads when no explicit head_dim is given.
 # --------------------------------------------------------------------------------------------
-
-ENC = {
-    "vocabulary_size": 200,
-    "num_layers": 2,
-    "num_heads": 4,
-    "hidden_dim": 64,
-    "intermediate_dim": 128,
-    "dropout": 0.1,
-    "max_sequence_length": 64,
-}
-ENC_NAMES = {
-    "width": "hidden_dim",
-    "heads": "num_heads",
-    "inter": "intermediate_dim",
-    "layers": "num_layers",
-    "vocab": "vocabulary_size",
-    "rates": ["dropout"],
-}
-DEC = {
-    "vocabulary_size": 200,
-    "num_layers": 2,
-    "num_query_heads": 4,
-    "num_key_value_heads": 2,
-    "hidden_dim": 64,
-    "intermediate_dim": 128,
-}
-DEC_NAMES = {
-    "width": "hidden_dim",
-    "heads": "num_query_heads",
-    "kv": "num_key_value_heads",
-    "inter": "intermediate_dim",
-    "layers": "num_layers",
-    "vocab": "vocabulary_size",
-    "rates": ["dropout"],
-}
-
-
-def _kh(cls, base, names, **extra):
-    return {"cls": cls, "base": base, "names": names, **extra}
-
 
 KERAS_HUB = {
     "BertBackbone": _kh("BertBackbone", dict(ENC), dict(ENC_NAMES)),
@@ -251,76 +228,6 @@ KERAS_HUB = {
         },
         dict(ENC_NAMES),
     ),
-}
-
-HF_ENC = {
-    "vocab_size": 200,
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "intermediate_size": 128,
-    "max_position_embeddings": 64,
-    "pad_token_id": 0,
-}
-HF_ENC_NAMES = {
-    "width": "hidden_size",
-    "heads": "num_attention_heads",
-    "inter": "intermediate_size",
-    "layers": "num_hidden_layers",
-    "vocab": "vocab_size",
-    "rates": ["hidden_dropout_prob", "attention_probs_dropout_prob"],
-    "tokens": ["pad_token_id"],
-}
-HF_DEC = {
-    "vocab_size": 200,
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "intermediate_size": 128,
-    "max_position_embeddings": 64,
-    "pad_token_id": 0,
-    "bos_token_id": 1,
-    "eos_token_id": 2,
-}
-HF_DEC_NAMES = {
-    "width": "hidden_size",
-    "heads": "num_attention_heads",
-    "kv": "num_key_value_heads",
-    "inter": "intermediate_size",
-    "layers": "num_hidden_layers",
-    "vocab": "vocab_size",
-    "rates": ["attention_dropout"],
-    "tokens": ["pad_token_id", "bos_token_id", "eos_token_id"],
-}
-
-
-def _hf(model_type, base, names, **extra):
-    return {"model_type": model_type, "base": base, "names": names, **extra}
-
-
-CLIP_VISION = {
-    "model_type": "clip_vision_model",
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "image_size": 32,
-    "patch_size": 8,
-    "projection_dim": 32,
-}
-CLIP_TEXT = {
-    "model_type": "clip_text_model",
-    "vocab_size": 200,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "max_position_embeddings": 64,
-    "projection_dim": 32,
-    "pad_token_id": 1,
-    "bos_token_id": 0,
-    "eos_token_id": 2,
 }
 
 TRANSFORMERS = {
@@ -633,6 +540,15 @@ TRANSFORMERS = {
 }
 
 
+# The families added by group: each spec_<group>.py holds TRANSFORMERS and KERAS_HUB tables.
+SPEC_GROUPS = ("spec_dense", "spec_moe", "spec_multimodal", "spec_encoders")
+for _group in SPEC_GROUPS:
+    _module = __import__(_group)
+    for _table, _more in ((KERAS_HUB, _module.KERAS_HUB), (TRANSFORMERS, _module.TRANSFORMERS)):
+        assert not set(_table) & set(_more), (_group, set(_table) & set(_more))
+        _table.update(_more)
+
+
 # --------------------------------------------------------------------------------------------
 # Edits
 # --------------------------------------------------------------------------------------------
@@ -833,6 +749,8 @@ def fail(res, exc, stage):
 
 
 def geometry(spec, cfg):
+    if spec.get("geometry"):
+        return spec["geometry"](cfg)
     n = spec["names"]
     width, heads = _get(cfg, n["width"]), _get(cfg, n["heads"])
     kv = _get(cfg, n["kv"]) if n.get("kv") else None
@@ -1173,6 +1091,8 @@ def hf_inputs(spec, config, feed_id=None):
     ids = (torch.arange(BATCH * SEQ).reshape(BATCH, SEQ) % (SAFE_ID - 1) + 1).long()
     if feed_id is not None:
         ids[0, 1] = feed_id
+    if spec.get("inputs"):
+        return spec["inputs"](config, ids)
     if mt == "vit":
         size = config.image_size if isinstance(config.image_size, int) else 32
         return {"pixel_values": torch.rand(BATCH, 3, size, size)}
@@ -1254,13 +1174,13 @@ def hf_original_dict(spec):
 
     base = copy.deepcopy(spec["base"])
     mt = spec["model_type"]
-    if mt in ("llava", "clip"):
-        from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    # Nested configs (text_config, vision_config, ...) are config objects of their own type.
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-        sub = {k: base.pop(k) for k in ("text_config", "vision_config")}
-        for k, v in sub.items():
-            sub_type = v.pop("model_type")
-            base[k] = CONFIG_MAPPING[sub_type](**v)
+    for key, value in list(base.items()):
+        if isinstance(value, dict) and isinstance(value.get("model_type"), str):
+            value = dict(value)
+            base[key] = CONFIG_MAPPING[value.pop("model_type")](**value)
     config = AutoConfig.for_model(mt, **base)
     return json.loads(config.to_json_string(use_diff=False))
 
@@ -1363,10 +1283,23 @@ def main():
     cache.mkdir(parents=True, exist_ok=True)
     jobs = [("keras_hub", f) for f in [*KERAS_HUB, "_extras"]]
     jobs += [("transformers", f) for f in TRANSFORMERS]
+    # Families not rebuilt and not cached keep their entries from the committed manifest.
+    committed = {}
+    if (HERE / "manifest.json").exists():
+        for e in json.loads((HERE / "manifest.json").read_text())["entries"]:
+            extra = e["library"] == "keras_hub" and (
+                e["family"] not in KERAS_HUB
+                or not e["file"].startswith("configs/kerashub/")
+                or e["file"].endswith(".keras")
+            )
+            key = "_extras" if extra else e["family"]
+            committed.setdefault((e["library"], key), []).append(e)
     entries = []
     for library, family in jobs:
         out = cache / f"{library}__{family}.json"
         selected = not args.only or family in args.only
+        if not out.exists() and (library, family) in committed and not selected:
+            out.write_text(json.dumps(committed[(library, family)], indent=1))
         if selected and (args.fresh or args.only or not out.exists()):
             print(f"== {library} {family}", flush=True)
             proc = subprocess.run(

@@ -1,0 +1,7 @@
+"""The ``dense`` group (see ``families/__init__.py``): entries and their formulas."""
+
+from __future__ import annotations
+
+from kmha_lint.hparams.spec import Family
+
+FAMILIES: tuple[Family, ...] = ()

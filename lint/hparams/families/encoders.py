@@ -1,0 +1,7 @@
+"""The ``encoders`` group (see ``families/__init__.py``): entries and their formulas."""
+
+from __future__ import annotations
+
+from kmha_lint.hparams.spec import Family
+
+FAMILIES: tuple[Family, ...] = ()
