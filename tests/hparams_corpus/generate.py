@@ -647,6 +647,7 @@ def make_edits(spec, cfg, library):
     add("type-float", "type", f"{n['width']}=64.0 (a float)", {n["width"]: float(width)})
     add("type-bool", "type", f"{n['layers']}=true (a bool)", {n["layers"]: True})
     add("layers-zero", "zero", f"{n['layers']}=0", {n["layers"]: 0})
+    add("layers-negative", "negative", f"{n['layers']}=-1", {n["layers"]: -1})
     add("heads-zero", "zero", f"{n['heads']}=0", {n["heads"]: 0})
     if n.get("inter"):
         add("inter-negative", "negative", f"{n['inter']}=-1", {n["inter"]: -1})
