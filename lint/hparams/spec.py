@@ -69,12 +69,18 @@ class Family:
     negative_ok: frozenset[str] = frozenset()
     # Layer counts of zero or less make the library fail (most build an empty stack).
     strict_layers: bool = False
+    # Layer counts whose negative value fails although zero builds and runs (transformers'
+    # BART-style decoders: "__len__() should return >= 0" at the first batch).
+    negative_layers_fail: frozenset[str] = frozenset()
     # Sliding windows of zero or less make the library fail (else: a warning).
     strict_windows: bool = False
     # Sizes for which zero is a valid value (DeBERTa-v2's type_vocab_size: no embedding).
     zero_valid: frozenset[str] = frozenset()
     # Integer arguments the library takes as any number (floats pass through unnoticed).
     float_ok: frozenset[str] = frozenset()
+    # Integer arguments the library passes through int() before use: a numeric string builds
+    # (a warning, not an error).
+    str_ok: frozenset[str] = frozenset()
     # Booleans where integers belong: KerasHub reads them as 0 and 1 (Python bools are ints);
     # transformers' strict fields reject them.
     bool_as_int: bool = False
