@@ -1,10 +1,10 @@
 """kmha-lint on the ``encoders`` group (lint/hparams/families/encoders.py): encoder-only and
-encoder-decoder text models and vision encoders of transformers 5.24.0.
+encoder-decoder text models and vision encoders of transformers 5.24.0 and keras-hub 0.32.0.
 
-Expected counts were produced by the library: transformers' ``num_parameters()`` of
-``AutoModel.from_config`` built on the meta device. The corpus (tests/hparams_corpus,
-spec_encoders.py) labels the edge cases; here each family-specific check is shown on a config
-written by hand.
+Expected counts were produced by the libraries: transformers' ``num_parameters()`` of
+``AutoModel.from_config`` built on the meta device, KerasHub's ``count_params()`` of the
+backbone built from the same arguments. The corpus (tests/hparams_corpus, spec_encoders.py)
+labels the edge cases; here each family-specific check is shown on a config written by hand.
 """
 
 from __future__ import annotations
@@ -202,6 +202,72 @@ def test_published_configs_are_clean_and_counted(config, expected):
     assert unit.family.params(unit.values) == expected
 
 
+def _backbone(class_name: str, module: str, **config) -> dict:
+    return {
+        "module": f"keras_hub.src.models.{module}",
+        "class_name": class_name,
+        "config": {"name": "backbone", "trainable": True, **config},
+        "registered_name": f"keras_hub>{class_name}",
+    }
+
+
+BART_BASE_EN = _backbone(
+    "BartBackbone",
+    "bart.bart_backbone",
+    vocabulary_size=50265,
+    num_layers=6,
+    num_heads=12,
+    hidden_dim=768,
+    intermediate_dim=3072,
+    dropout=0.1,
+    max_sequence_length=1024,
+)
+XLM_ROBERTA_BASE_MULTI = _backbone(
+    "XLMRobertaBackbone",
+    "xlm_roberta.xlm_roberta_backbone",
+    vocabulary_size=250002,
+    num_layers=12,
+    num_heads=12,
+    hidden_dim=768,
+    intermediate_dim=3072,
+    dropout=0.1,
+    max_sequence_length=512,
+)
+DINOV2_SMALL = _backbone(
+    "DINOV2Backbone",
+    "dinov2.dinov2_backbone",
+    patch_size=14,
+    num_layers=12,
+    hidden_dim=384,
+    num_heads=6,
+    intermediate_dim=1536,
+    image_shape=[224, 224, 3],
+    position_embedding_shape=[518, 518, 3],
+)
+
+
+@pytest.mark.parametrize(
+    "document, expected",
+    [
+        (BART_BASE_EN, 139_417_344),
+        (XLM_ROBERTA_BASE_MULTI, 277_450_752),
+        # Both position tables count: 37 * 37 + 1 rows (518 / 14) and 16 * 16 + 1 (224 / 14).
+        (DINOV2_SMALL, 22_155_264),
+    ],
+)
+def test_kerashub_backbones_are_counted(document, expected):
+    assert hparams.check(document) == []
+    (unit,) = hparams.units(document)
+    assert unit.family.params(unit.values) == expected
+
+
+def test_kerashub_dinov2_swiglu_and_registers():
+    document = copy.deepcopy(DINOV2_SMALL)
+    document["config"].update(num_layers=4, num_register_tokens=4, use_swiglu_ffn=True)
+    (unit,) = hparams.units(document)
+    assert unit.family.params(unit.values) == 7_956_992
+
+
 def _codes(config: dict) -> list[tuple[str, str, str]]:
     return sorted((i.rule.code, i.rule.severity, i.pointer) for i in hparams.check(config))
 
@@ -315,3 +381,14 @@ def test_dinov2_floors_and_needs_a_square_patch_grid():
         ("KMHA402", "error", "/image_size")
     ]
     assert _codes(_with(DINOV2_BASE, mlp_ratio=0)) == [("KMHA403", "warning", "/mlp_ratio")]
+
+
+def test_kerashub_dinov2_reads_head_counts_with_int():
+    text = copy.deepcopy(DINOV2_SMALL)
+    text["config"]["num_heads"] = "6"
+    assert _codes(text) == [("KMHA403", "warning", "/config/num_heads")]
+    (unit,) = hparams.units(text)
+    assert unit.family.params(unit.values) == 22_155_264
+    wide = copy.deepcopy(DINOV2_SMALL)
+    wide["config"]["image_shape"] = [224, 280, 3]
+    assert _codes(wide) == [("KMHA402", "error", "/config/image_shape")]

@@ -1,7 +1,7 @@
 """Corpus tables of the ``encoders`` group (see lint/hparams/families/__init__.py): tiny originals
 and their argument names, per library; ``generate.py`` merges them."""
 
-from bases import DELETE, HF_ENC, HF_ENC_NAMES, _hf
+from bases import DELETE, ENC, ENC_NAMES, HF_ENC, HF_ENC_NAMES, _hf, _kh
 
 
 def _seq2seq_inputs(config, ids):
@@ -377,4 +377,49 @@ TRANSFORMERS: dict = {
     ),
 }
 
-KERAS_HUB: dict = {}
+# --------------------------------------------------------------------------------------------
+# KerasHub
+# --------------------------------------------------------------------------------------------
+
+KERAS_HUB: dict = {
+    "XLMRobertaBackbone": _kh("XLMRobertaBackbone", dict(ENC), dict(ENC_NAMES)),
+    "BartBackbone": _kh("BartBackbone", dict(ENC), dict(ENC_NAMES)),
+    "DINOV2Backbone": _kh(
+        "DINOV2Backbone",
+        {
+            "patch_size": 8,
+            "num_layers": 2,
+            "hidden_dim": 64,
+            "num_heads": 4,
+            "intermediate_dim": 128,
+            "image_shape": [32, 32, 3],
+            "position_embedding_shape": [32, 32, 3],
+        },
+        {
+            "width": "hidden_dim",
+            "heads": "num_heads",
+            "inter": "intermediate_dim",
+            "layers": "num_layers",
+            "rates": ["dropout_rate", "drop_path_rate"],
+            "image": "image_shape",
+            "patch": "patch_size",
+        },
+        extra_edits=[
+            ("swiglu", "type", "use_swiglu_ffn=true", {"use_swiglu_ffn": True}),
+            ("registers", "type", "num_register_tokens=4", {"num_register_tokens": 4}),
+            ("no-mask-token", "type", "use_mask_token=false", {"use_mask_token": False}),
+            (
+                "image-not-square",
+                "image-size",
+                "image_shape=[32, 48, 3] (height != width)",
+                {"image_shape": [32, 48, 3]},
+            ),
+            (
+                "positions-larger",
+                "image-size",
+                "position_embedding_shape=[64, 64, 3] (interpolated to the image)",
+                {"position_embedding_shape": [64, 64, 3]},
+            ),
+        ],
+    ),
+}

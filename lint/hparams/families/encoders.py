@@ -15,17 +15,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kmha_lint.geometry import is_int
-from kmha_lint.hparams.builders import HF_TOKENS, check_image, hf_bert_like, hf_family
+from kmha_lint.hparams.builders import HF_TOKENS, check_image, hf_bert_like, hf_family, kh_family
+from kmha_lint.hparams.builders import kh_mha as _mha
 from kmha_lint.hparams.params import (
+    _attention,
     _counted,
     _flag,
     _hf_bert_layer,
     _int,
+    _kh_encoder_layer,
     _ln,
     _mlp,
     _pair,
     _Unknown,
     hf_t5,
+    kh_roberta,
 )
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
@@ -69,6 +73,19 @@ def _clamped(function, *keys: str):
 
     count.__name__, count.__doc__ = function.__name__, function.__doc__
     return count
+
+
+def _cast(v, key: str) -> int:
+    """An integer argument KerasHub passes through int() first (``str_ok``/``float_ok``)."""
+    value = v.get(key)
+    if isinstance(value, str | float):
+        try:
+            value = int(value)
+        except ValueError:
+            raise _Unknown(key) from None
+    if is_int(value) and value >= 1:
+        return int(value)
+    raise _Unknown(key)
 
 
 def _check_position_padding(unit: Unit, report) -> None:
@@ -631,4 +648,143 @@ _HF = (
 )
 
 
-FAMILIES: tuple[Family, ...] = _HF
+# ------------------------------------------------------------------------------------------
+# KerasHub
+# ------------------------------------------------------------------------------------------
+
+_KH_ENCODER = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim")
+_KH_TEXT = ("vocabulary_size", "intermediate_dim", "max_sequence_length")
+
+
+@_counted
+def kh_bart(v) -> int:
+    """BartBackbone: one tied token embedding, an encoder and a decoder position table of
+    max_sequence_length rows, two embedding LayerNorms, TransformerEncoder layers and
+    TransformerDecoder layers (a cross-attention block and its LayerNorm more)."""
+    d, h, i = _int(v, "hidden_dim"), _int(v, "num_heads"), _int(v, "intermediate_dim")
+    k = d // h
+    encoder = _kh_encoder_layer(d, h, i)
+    decoder = encoder + _attention(d, h, k, qkv_bias=True, out_bias=True) + _ln(d)
+    emb = _int(v, "vocabulary_size") * d + 2 * _int(v, "max_sequence_length") * d + 2 * _ln(d)
+    return emb + _layers(v, "num_layers") * (encoder + decoder)
+
+
+def _kh_square(v, key: str) -> tuple[int, int, int]:
+    shape = v.get(key)
+    if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(s) for s in shape)):
+        raise _Unknown(key)
+    if v.get("data_format") == "channels_first":
+        c, hh, ww = shape
+    else:
+        hh, ww, c = shape
+    if min(hh, ww, c) <= 0:
+        raise _Unknown(key)
+    return hh, ww, c
+
+
+@_counted
+def kh_dinov2(v) -> int:
+    """DINOV2Backbone: class, mask (use_mask_token) and register tokens, the patch
+    convolution, two position tables (the non-trainable one sized by
+    position_embedding_shape, the interpolated one by image_shape: count_params counts both),
+    layers of two LayerNorms, keras MultiHeadAttention (key_dim hidden_dim // num_heads), two
+    layer scales and an MLP or SwiGLU FFN; a final LayerNorm."""
+    d, h, i = _int(v, "hidden_dim"), _cast(v, "num_heads"), _cast(v, "intermediate_dim")
+    p = _int(v, "patch_size")
+    hh, ww, c = _kh_square(v, "image_shape")
+    ph, pw, _ = _kh_square(v, "position_embedding_shape")
+    registers = _int(v, "num_register_tokens", 0)
+    emb = d + (d if _flag(v, "use_mask_token", True) else 0) + registers * d
+    emb += p * p * c * d + d
+    emb += ((ph // p) * (pw // p) + 1) * d + ((hh // p) * (ww // p) + 1) * d
+    k = d // h
+    attention = _attention(d, h, k, qkv_bias=True, out_bias=True)
+    if _flag(v, "use_swiglu_ffn", False):
+        hidden = (int(i * 2 / 3) + 7) // 8 * 8
+        mlp = d * 2 * hidden + 2 * hidden + hidden * d + d
+    else:
+        mlp = _mlp(d, i)
+    layer = 2 * _ln(d) + attention + 2 * d + mlp
+    layers = v.get("num_layers")
+    layers = (
+        _layers(v, "num_layers") if not isinstance(layers, str | float) else _cast(v, "num_layers")
+    )
+    return emb + layers * layer + _ln(d)
+
+
+def _check_dinov2_image(unit: Unit, report) -> None:
+    """DINOV2Backbone raises unless the image (and position table) height equals the width."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _show
+
+    for key in ("image_shape", "position_embedding_shape"):
+        shape = unit.values[key]
+        if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(s) for s in shape)):
+            report.add(
+                rules.HPARAM_WRONG_TYPE,
+                key,
+                "wrong type",
+                "a [height, width, channels] list of positive integers",
+                _show(shape),
+                f"write `{key}` as three whole numbers",
+            )
+            continue
+        first = unit.values["data_format"] == "channels_first"
+        height, width = (shape[1], shape[2]) if first else (shape[0], shape[1])
+        if key == "image_shape" and height != width:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                key,
+                "the image height and width differ (`DINOV2Backbone` expects the height and "
+                "width to be the same, and raises when it is created)",
+                "a square image shape",
+                str(shape),
+                "use the same height and width",
+            )
+
+
+_KH = (
+    kh_family(
+        "XLMRobertaBackbone",
+        "XLM-RoBERTa",
+        _mha(),
+        required=_KH_ENCODER,
+        sizes=_KH_TEXT,
+        defaults={"max_sequence_length": 512, "dropout": 0.1},
+        params=_clamped(kh_roberta, "num_layers"),
+    ),
+    kh_family(
+        "BartBackbone",
+        "BART",
+        _mha(),
+        required=_KH_ENCODER,
+        sizes=_KH_TEXT,
+        defaults={"max_sequence_length": 1024, "dropout": 0.1},
+        params=kh_bart,
+    ),
+    kh_family(
+        "DINOV2Backbone",
+        "DINOv2",
+        _mha(),
+        required=("patch_size", "num_layers", "hidden_dim", "num_heads", "intermediate_dim"),
+        sizes=("intermediate_dim", "patch_size", "num_register_tokens"),
+        rates=("dropout_rate", "drop_path_rate"),
+        zero_valid=frozenset({"num_register_tokens"}),
+        # DINOV2Encoder and DINOV2Attention read these with int() first.
+        str_ok=frozenset({"num_layers", "num_heads", "intermediate_dim"}),
+        float_ok=frozenset({"num_layers", "num_heads", "intermediate_dim"}),
+        defaults={
+            "num_register_tokens": 0,
+            "use_mask_token": True,
+            "use_swiglu_ffn": False,
+            "dropout_rate": 0.0,
+            "drop_path_rate": 0.0,
+            "image_shape": [224, 224, 3],
+            "position_embedding_shape": [518, 518, 3],
+        },
+        params=kh_dinov2,
+        extra=(_check_dinov2_image,),
+    ),
+)
+
+FAMILIES: tuple[Family, ...] = _HF + _KH
