@@ -282,9 +282,22 @@ def test_bart_decoder_layers_negative_fails_but_zero_builds():
     assert _codes(_with(BART_LARGE, decoder_layers=0)) == [
         ("KMHA403", "warning", "/decoder_layers")
     ]
-    assert _codes(_with(BART_LARGE, encoder_layers=-1)) == [
-        ("KMHA403", "warning", "/encoder_layers")
+    # (BART_LARGE also writes num_hidden_layers, the attribute_map name of encoder_layers,
+    # which the config class applies last: that is the value the encoder is built with.)
+    assert _codes(_with(BART_LARGE, num_hidden_layers=-1)) == [
+        ("KMHA403", "warning", "/num_hidden_layers")
     ]
+
+
+def test_attribute_map_names_win():
+    # BartConfig reads num_hidden_layers into encoder_layers after the field itself.
+    assert _codes(_with(BART_LARGE, encoder_layers=-1)) == []
+    (unit,) = hparams.units(_with(BART_LARGE, num_hidden_layers=6))
+    assert unit.family.params(unit.values) == 330_714_112
+    # MT5Config copies num_layers into a null num_decoder_layers before num_hidden_layers is
+    # applied: 4 encoder layers, 8 decoder layers.
+    (unit,) = hparams.units(_with(MT5_SMALL, num_hidden_layers=4, num_decoder_layers=None))
+    assert unit.family.params(unit.values) == 162_678_144
 
 
 def test_bart_checks_both_stacks_and_rates_used_only_in_training():

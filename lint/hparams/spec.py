@@ -90,26 +90,38 @@ class Family:
     params: Callable[[Values], int | None] | None = None
     extra: tuple[Callable, ...] = ()  # family-specific checks: f(unit, report)
     modelled: bool = True
+    # transformers' attribute_map, argument -> the other name the config class reads into it
+    # (bart: d_model <- hidden_size): when the file has the other name, its value wins.
+    aliases: dict = field(default_factory=dict)
 
 
 class Values:
     """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``."""
 
-    def __init__(self, config: dict, defaults: dict):
-        self.config, self.defaults = config, defaults
+    def __init__(self, config: dict, defaults: dict, aliases: dict | None = None):
+        self.config, self.defaults, self.aliases = config, defaults, aliases or {}
 
     def __getitem__(self, key: str):
         return self.get(key)
 
+    def spelled(self, key: str) -> str:
+        """The name the config holds ``key`` under: its alias when the file has that."""
+        alias = self.aliases.get(key)
+        return alias if alias is not None and self._has(alias) else key
+
     def get(self, key: str, default=None):
+        key_read = self.spelled(key)
         node: object = self.config
-        for part in key.split("."):
+        for part in key_read.split("."):
             if not isinstance(node, dict) or part not in node:
                 return self.defaults.get(key, default)
             node = node[part]
         return node
 
     def has(self, key: str) -> bool:
+        return self._has(self.spelled(key))
+
+    def _has(self, key: str) -> bool:
         node: object = self.config
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
@@ -131,8 +143,9 @@ class Unit:
     def pointer_of(self, key: str) -> str:
         from kmha_lint.jsonsource import escape_token
 
+        key = self.values.spelled(key)
         return self.pointer + "".join("/" + escape_token(p) for p in key.split("."))
 
     @property
     def values(self) -> Values:
-        return Values(self.config, self.family.defaults)
+        return Values(self.config, self.family.defaults, self.family.aliases)

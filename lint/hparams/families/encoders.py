@@ -52,11 +52,11 @@ class _Clamped:
     """A view of a unit's values where the named layer counts read as the library builds
     them (negative -> 0), so that a formula of params.py counts an empty stack."""
 
-    def __init__(self, values, keys: tuple[str, ...]):
-        self.values, self.keys = values, keys
+    def __init__(self, values, keys: tuple[str, ...], overrides: dict | None = None):
+        self.values, self.keys, self.overrides = values, keys, overrides or {}
 
     def get(self, key: str, default=None):
-        value = self.values.get(key, default)
+        value = self.overrides[key] if key in self.overrides else self.values.get(key, default)
         if key in self.keys and is_int(value) and value < 0:
             return 0
         return value
@@ -73,6 +73,17 @@ def _clamped(function, *keys: str):
 
     count.__name__, count.__doc__ = function.__name__, function.__doc__
     return count
+
+
+def hf_mt5(v) -> int | None:
+    """T5's formula (``params.hf_t5``) as MT5Config reads the depths: ``__post_init__`` copies
+    ``num_layers`` into a null ``num_decoder_layers`` before the attribute_map names
+    (``num_hidden_layers``) are applied, so the decoder keeps the file's ``num_layers`` (or
+    8) when only ``num_hidden_layers`` is given; negative depths build empty stacks."""
+    decoder = v.get("num_decoder_layers")
+    if decoder is None:
+        decoder = v.config.get("num_layers", v.defaults["num_layers"])
+    return hf_t5(_Clamped(v, ("num_layers", "num_decoder_layers"), {"num_decoder_layers": decoder}))
 
 
 def _cast(v, key: str) -> int:
@@ -427,6 +438,12 @@ _SEQ2SEQ_RATES = (
     "decoder_layerdrop",
     "classifier_dropout",
 )
+# attribute_map of BartConfig, MBartConfig and MarianConfig.
+_SEQ2SEQ_ALIASES = {
+    "d_model": "hidden_size",
+    "encoder_attention_heads": "num_attention_heads",
+    "encoder_layers": "num_hidden_layers",
+}
 _SEQ2SEQ_TOKENS = (
     *HF_TOKENS,
     "decoder_start_token_id",
@@ -475,6 +492,7 @@ def _hf_seq2seq(name, title, *, params_fn, extra_sizes=(), extra=(), zero_valid=
         params=params_fn,
         extra=tuple(extra),
         zero_valid=frozenset(zero_valid),
+        aliases=_SEQ2SEQ_ALIASES,
     )
 
 
@@ -557,8 +575,15 @@ _HF = (
             "eos_token_id": 1,
             "decoder_start_token_id": 0,
         },
-        params=_clamped(hf_t5, "num_layers", "num_decoder_layers"),
+        params=hf_mt5,
         extra=(_check_feed_forward_proj,),
+        # MT5Config.attribute_map
+        aliases={
+            "d_model": "hidden_size",
+            "num_heads": "num_attention_heads",
+            "num_layers": "num_hidden_layers",
+            "d_kv": "head_dim",
+        },
     ),
     hf_family(
         "modernbert",
