@@ -81,6 +81,18 @@ _SEQ2SEQ_EDITS = [
         {"encoder_layerdrop": 1.5},
     ),
     (
+        "alias-layers",
+        "layers",
+        "num_hidden_layers=1 beside encoder_layers=2 (attribute_map: the alias is applied last)",
+        {"num_hidden_layers": 1},
+    ),
+    (
+        "alias-width",
+        "hidden-size",
+        "hidden_size=96 beside d_model=64 (attribute_map)",
+        {"hidden_size": 96},
+    ),
+    (
         "forced-eos-outside",
         "token-id",
         "forced_eos_token_id=250 is outside vocab_size=200",
@@ -236,6 +248,18 @@ TRANSFORMERS: dict = {
                 {"num_decoder_layers": 3},
             ),
             ("decoder-layers-zero", "zero", "num_decoder_layers=0", {"num_decoder_layers": 0}),
+            (
+                "alias-layers",
+                "layers",
+                "num_hidden_layers=1, num_decoder_layers removed: the decoder keeps num_layers=2",
+                {"num_hidden_layers": 1, "num_decoder_layers": DELETE},
+            ),
+            (
+                "alias-head-dim",
+                "head-dim",
+                "head_dim=8 beside d_kv=16 (attribute_map)",
+                {"head_dim": 8},
+            ),
         ],
     ),
     "modernbert": _hf(
