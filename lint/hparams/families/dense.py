@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kmha_lint.hparams.builders import hf_decoder
+from kmha_lint.hparams.builders import hf_decoder, hf_family
 from kmha_lint.hparams.params import (
     _attention,
     _counted,
@@ -25,7 +25,7 @@ from kmha_lint.hparams.params import (
     _mlp,
     _opt_int,
 )
-from kmha_lint.hparams.spec import EXPLICIT, FLOORS, Family, Unit
+from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
 # ------------------------------------------------------------------------------------------
 # Shared checks
@@ -53,12 +53,13 @@ HF_ATTENTION_LAYER_TYPES = frozenset(
 )
 
 
-def hf_layer_types(pattern_key: str | None = None, pattern_default: int | None = None):
+def hf_layer_types(pattern_key: str | None = None, *, off_without_window: bool = False):
     """A check of ``layer_types`` (one attention kind per layer), as
     ``PreTrainedConfig.validate_layer_type`` reads it when the config is loaded: known kinds,
     one per layer. Without ``layer_types`` the config class derives it from the layer count
     and, where the family has one, the older pattern integer (every ``pattern``-th layer full
-    attention: ``(i + 1) % pattern``, so 0 fails)."""
+    attention: ``(i + 1) % pattern``, so 0 or null fails; EXAONE 4 sets it to 0 when
+    ``sliding_window`` is null: ``off_without_window``)."""
 
     def check(unit: Unit, report) -> None:
         from kmha_lint.hparams import rules
@@ -68,22 +69,32 @@ def hf_layer_types(pattern_key: str | None = None, pattern_default: int | None =
         layers = values["num_hidden_layers"]
         counted = is_int(layers) and "num_hidden_layers" not in report.bad
         if not values.has("layer_types") or values["layer_types"] is None:
-            if pattern_key is None or not values.has(pattern_key):
+            if pattern_key is None or not counted or layers <= 0:
                 return
-            pattern = values[pattern_key]
-            if is_int(pattern) and pattern > 0 or not counted or layers <= 0:
-                return
-            if pattern is None and pattern_default is None:
+            key, pattern = pattern_key, values[pattern_key]
+            if (
+                off_without_window
+                and values.has("sliding_window")
+                and values["sliding_window"] is None
+            ):
+                key, pattern = "sliding_window", 0
+            if (is_int(pattern) and pattern > 0) or (key == pattern_key and not values.has(key)):
                 return
             report.add(
                 rules.HPARAM_OUT_OF_RANGE,
-                pattern_key,
-                "the config class derives layer_types from it (every n-th layer full "
-                "attention) and fails without a positive integer",
-                "a positive integer",
-                _show(pattern),
-                f"set `{pattern_key}` to the distance between full-attention layers, or write "
-                "`layer_types`",
+                key,
+                f"without `layer_types` the config class derives it with `(i + 1) % "
+                f"{pattern_key}`"
+                + (
+                    f" ({pattern_key} is 0 when sliding_window is null)"
+                    if key != pattern_key
+                    else ""
+                )
+                + ", which fails",
+                f"a positive integer {pattern_key}",
+                _show(values[key]),
+                "write `layer_types` (one attention kind per layer)"
+                + (f", or set `{pattern_key}` >= 1" if key == pattern_key else ", or set a window"),
             )
             return
         kinds = values["layer_types"]
@@ -121,6 +132,134 @@ def hf_layer_types(pattern_key: str | None = None, pattern_default: int | None =
             )
 
     return check
+
+
+def _check_rotary_dim(unit: Unit, report) -> None:
+    """GPT-J and CodeGen rotate the first ``rotary_dim`` features of each head with a sin/cos
+    table of ``rotary_dim`` features: it must be even and at most the head size (0 fails at
+    the first batch, a negative value when the table is built, null when the config is
+    read)."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _show, head_size, is_int
+
+    values, key = unit.values, "rotary_dim"
+    if not values.has(key):
+        return
+    value = values[key]
+    if not is_int(value):
+        report.add(
+            rules.HPARAM_WRONG_TYPE,
+            key,
+            "wrong type (the config class takes an integer)",
+            "a positive even integer",
+            _show(value),
+            "write `rotary_dim` as a whole number, e.g. 64",
+        )
+        return
+    size = head_size(report, unit.family.attention[0])
+    if value <= 0 or (size is not None and value > size):
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            "the rotary table has `rotary_dim` features, and the library applies it to "
+            + ("no feature" if value <= 0 else f"the {size} features of a head")
+            + "; the shapes do not match",
+            f"an even integer in [2, {size}]" if size else "a positive even integer",
+            str(value),
+            "set `rotary_dim` to the number of features of each head to rotate",
+        )
+    elif value % 2:
+        report.add(
+            rules.ROTARY_ODD,
+            key,
+            "an odd rotary dimension: the sin/cos table covers pairs of features, one more "
+            "than the slice it is applied to",
+            "an even integer",
+            str(value),
+            f"use rotary_dim={value - 1} or {value + 1}",
+        )
+
+
+def _check_rotary_head_dim(unit: Unit, report) -> None:
+    """StableLM's attention uses hidden_size // heads, but its rotary table reads a written
+    ``head_dim``: the two rotated sizes must agree."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _positive, is_int
+
+    values = unit.values
+    written = values["head_dim"] if values.has("head_dim") else None
+    width = _positive(report, "hidden_size")
+    heads = _positive(report, "num_attention_heads")
+    if not is_int(written) or written <= 0 or not width or not heads:
+        return
+    fraction = values["rope_parameters.partial_rotary_factor"]
+    if not isinstance(fraction, int | float) or isinstance(fraction, bool):
+        fraction = values.get("partial_rotary_factor", 0.25)
+    if not isinstance(fraction, int | float) or isinstance(fraction, bool):
+        return
+    size = width // heads
+    if int(written * fraction) != int(size * fraction):
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "head_dim",
+            f"the attention uses heads of hidden_size // num_attention_heads = {size}, but the "
+            f"rotary table is built for head_dim={written}: {int(written * fraction)} rotary "
+            f"features against {int(size * fraction)}, which fails at the first batch",
+            f"head_dim={size} or no head_dim",
+            str(written),
+            "remove `head_dim` (the library derives it)",
+        )
+
+
+def _check_no_rope_layers(unit: Unit, report) -> None:
+    """SmolLM3 reads ``no_rope_layers[i]`` for every layer: a shorter list fails."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import is_int
+
+    values = unit.values
+    flags, layers = values["no_rope_layers"], values["num_hidden_layers"]
+    if not isinstance(flags, list) or not is_int(layers) or "num_hidden_layers" in report.bad:
+        return
+    if len(flags) < layers:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "no_rope_layers",
+            f"no_rope_layers has {len(flags)} entries for num_hidden_layers={layers}; every "
+            "layer reads its own (IndexError when the model is built)",
+            f"{layers} entries",
+            f"{len(flags)} entries",
+            "give `no_rope_layers` one 0/1 flag per layer, or remove it",
+        )
+
+
+def _check_mpt_attn_pdrop(unit: Unit, report) -> None:
+    """MptAttentionConfig declares ``attn_pdrop: int``: a fraction such as 0.1 fails when the
+    config is read, and a negative value when nn.Dropout is built."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _show, is_int
+
+    key = "attn_config.attn_pdrop"
+    if not unit.values.has(key):
+        return
+    value = unit.values[key]
+    if not is_int(value):
+        report.add(
+            rules.HPARAM_WRONG_TYPE,
+            key,
+            "wrong type (MptAttentionConfig declares it an integer: a fraction is rejected)",
+            "0 (or 1)",
+            _show(value),
+            "write `attn_pdrop` as 0",
+        )
+    elif value < 0 or value > 1:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            "a dropout rate outside [0, 1]",
+            "0 (or 1)",
+            str(value),
+            "write `attn_pdrop` as 0",
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -304,11 +443,60 @@ _NEGATIVE_LAYERS_FAIL = {
     "strict_layers": True,
     "zero_ok": frozenset({"num_hidden_layers"}),
 }
-# A written layer_types must have one entry per layer: zero and negative counts fail too.
-_LAYER_TYPES = {"strict_layers": True}
 # The sliding-window mask breaks with a window of zero or less.
 _WINDOW = {"windows": ("sliding_window",), "strict_windows": True}
-_TOKENS_DEFAULT = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None}
+_OLMO = {
+    "vocab_size": 50304,
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "max_position_embeddings": 2048,
+    "pad_token_id": 1,
+    "bos_token_id": None,
+    "eos_token_id": 50279,
+}
+_COHERE = {
+    "vocab_size": 256000,
+    "hidden_size": 8192,
+    "intermediate_size": 22528,
+    "num_hidden_layers": 40,
+    "num_attention_heads": 64,
+    "max_position_embeddings": 8192,
+    "pad_token_id": 0,
+    "bos_token_id": 5,
+    "eos_token_id": 255001,
+}
+_GPTJ_DEFAULTS = {
+    "vocab_size": 50400,
+    "n_positions": 2048,
+    "n_embd": 4096,
+    "n_layer": 28,
+    "n_head": 16,
+    "n_inner": None,
+    "rotary_dim": 64,
+    "bos_token_id": 50256,
+    "eos_token_id": 50256,
+}
+
+
+def _gptj_like(name: str, title: str, *sizes: str, **defaults) -> Family:
+    """GPT-J and CodeGen: n_embd / n_head / n_layer, checked divisibility ("embed_dim must be
+    divisible by num_attention_heads"), rotary_dim, no padding_idx."""
+    return hf_family(
+        name,
+        title,
+        (Attention("n_embd", "n_head", derived=DIVISIBLE),),
+        layers=("n_layer",),
+        sizes=("vocab_size", "n_positions", "n_inner", *sizes),
+        rates=("resid_pdrop", "embd_pdrop", "attn_pdrop"),
+        rates_unchecked=frozenset({"attn_pdrop"}),
+        defaults={**_GPTJ_DEFAULTS, **defaults},
+        params=hf_gptj,
+        extra=(_check_rotary_dim,),
+        **_NEGATIVE_LAYERS_FAIL | {"zero_ok": frozenset({"n_layer"})},
+    )
+
 
 FAMILIES: tuple[Family, ...] = (
     _decoder(
@@ -317,7 +505,11 @@ FAMILIES: tuple[Family, ...] = (
         derived=EXPLICIT,
         params_fn=hf_gemma3_text,
         attention={"divisible_even_with_head_dim": True},
-        family={**_LAYER_TYPES, **_WINDOW, "extra": (hf_layer_types("sliding_window_pattern", 6),)},
+        family={
+            **_NEGATIVE_LAYERS_FAIL,
+            **_WINDOW,
+            "extra": (hf_layer_types("sliding_window_pattern"),),
+        },
         head_dim_default=256,
         vocab_size=262_208,
         hidden_size=2304,
@@ -349,5 +541,153 @@ FAMILIES: tuple[Family, ...] = (
         pad_token_id=None,
         bos_token_id=1,
         eos_token_id=2,
+    ),
+    _decoder("olmo", "OLMo", params_fn=hf_olmo, family=_NEGATIVE_LAYERS_FAIL, **_OLMO),
+    _decoder("olmo2", "OLMo 2", params_fn=hf_olmo2, family=_NEGATIVE_LAYERS_FAIL, **_OLMO),
+    _decoder(
+        "olmo3",
+        "OLMo 3",
+        params_fn=hf_olmo2,
+        family={**_NEGATIVE_LAYERS_FAIL, **_WINDOW, "extra": (hf_layer_types(),)},
+        **_OLMO,
+        sliding_window=4096,
+    ),
+    _decoder(
+        "granite",
+        "Granite",
+        params_fn=hf_llama_like,
+        family=_NEGATIVE_LAYERS_FAIL,
+        vocab_size=32000,
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        max_position_embeddings=2048,
+        pad_token_id=None,
+        bos_token_id=1,
+        eos_token_id=2,
+    ),
+    _decoder(
+        "smollm3",
+        "SmolLM3",
+        params_fn=hf_llama_like,
+        family={
+            **_NEGATIVE_LAYERS_FAIL,
+            # The window only counts with use_sliding_window (off by default).
+            "windows": ("sliding_window",),
+            "extra": (hf_layer_types(), _check_no_rope_layers),
+        },
+        vocab_size=128256,
+        hidden_size=2048,
+        intermediate_size=11008,
+        num_hidden_layers=36,
+        num_attention_heads=16,
+        num_key_value_heads=4,
+        max_position_embeddings=32768,
+        pad_token_id=128004,
+        bos_token_id=128000,
+        eos_token_id=128001,
+    ),
+    _decoder(
+        "stablelm",
+        "StableLM",
+        derived=DIVISIBLE,
+        params_fn=hf_stablelm,
+        # The attention ignores head_dim (hidden_size // heads); only the rotary table reads it.
+        attention={"head_dim": None, "rotary_fraction_default": 0.25},
+        family={
+            **_NEGATIVE_LAYERS_FAIL,
+            "rates": ("hidden_dropout", "attention_dropout"),
+            "extra": (_check_rotary_head_dim,),
+        },
+        vocab_size=50304,
+        hidden_size=2560,
+        intermediate_size=6912,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=4096,
+        pad_token_id=None,
+        bos_token_id=0,
+        eos_token_id=0,
+    ),
+    _decoder(
+        "starcoder2",
+        "StarCoder2",
+        params_fn=hf_starcoder2,
+        family={
+            **_NEGATIVE_LAYERS_FAIL,
+            **_WINDOW,
+            "rates": ("attention_dropout", "residual_dropout", "embedding_dropout"),
+            "rates_unchecked": frozenset(
+                {"attention_dropout", "residual_dropout", "embedding_dropout"}
+            ),
+        },
+        vocab_size=49152,
+        hidden_size=3072,
+        intermediate_size=12288,
+        num_hidden_layers=30,
+        num_attention_heads=24,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        pad_token_id=None,
+        bos_token_id=50256,
+        eos_token_id=50256,
+    ),
+    _decoder("cohere", "Command R", params_fn=hf_cohere, family=_NEGATIVE_LAYERS_FAIL, **_COHERE),
+    _decoder(
+        "cohere2",
+        "Command R7B / A",
+        params_fn=hf_cohere2,
+        family={
+            **_NEGATIVE_LAYERS_FAIL,
+            **_WINDOW,
+            "extra": (hf_layer_types("sliding_window_pattern"),),
+        },
+        **_COHERE,
+        sliding_window=4096,
+    ),
+    _decoder(
+        "exaone4",
+        "EXAONE 4",
+        params_fn=hf_exaone4,
+        family={
+            **_NEGATIVE_LAYERS_FAIL,
+            **_WINDOW,
+            "extra": (hf_layer_types("sliding_window_pattern", off_without_window=True),),
+        },
+        vocab_size=102400,
+        hidden_size=4096,
+        intermediate_size=16384,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=2048,
+        pad_token_id=None,
+        bos_token_id=0,
+        eos_token_id=2,
+        sliding_window=4096,
+        sliding_window_pattern=4,
+    ),
+    _gptj_like("gptj", "GPT-J"),
+    _gptj_like("codegen", "CodeGen", "n_ctx", n_ctx=2048),
+    hf_family(
+        "mpt",
+        "MPT",
+        (Attention("d_model", "n_heads", derived=DIVISIBLE),),
+        layers=("n_layers",),
+        sizes=("vocab_size", "max_seq_len"),
+        # Read by the config class only: the modeling code uses attn_config.attn_pdrop.
+        rates=("resid_pdrop", "emb_pdrop"),
+        rates_unchecked=frozenset({"resid_pdrop", "emb_pdrop"}),
+        defaults={
+            "d_model": 2048,
+            "n_heads": 16,
+            "n_layers": 24,
+            "max_seq_len": 2048,
+            "vocab_size": 50368,
+        },
+        params=hf_mpt,
+        extra=(_check_mpt_attn_pdrop,),
     ),
 )
