@@ -200,7 +200,7 @@ def _kh_decoder(
     ffn = mlp(d, i) if mlp is not None else _gated(d, i)
     layer = attention + 2 * d + ffn + layer_extra
     embeddings = _int(v, "vocabulary_size") * d * (1 if tied else 2)
-    return embeddings + _int(v, "num_layers", 0) * layer + d
+    return embeddings + _layers(v, "num_layers") * layer + d
 
 
 @_counted

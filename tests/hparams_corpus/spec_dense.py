@@ -330,4 +330,53 @@ TRANSFORMERS: dict = {
 
 KERAS_HUB: dict = {
     "Llama3Backbone": _kh("Llama3Backbone", dict(DEC), dict(DEC_NAMES)),
+    "SmolLM3Backbone": _kh(
+        "SmolLM3Backbone",
+        {
+            "vocabulary_size": 200,
+            "hidden_dim": 64,
+            "intermediate_dim": 128,
+            "num_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "attention_bias": False,
+            "attention_dropout": 0.0,
+            "rope_layer_enabled_list": [True, False],
+            "layer_types": ["full_attention", "full_attention"],
+            "mlp_bias": False,
+            "layer_norm_epsilon": 1e-6,
+            "max_position_embeddings": 64,
+            "rope_theta": 10000.0,
+            "partial_rotary_factor": 1.0,
+        },
+        {
+            **DEC_NAMES,
+            "heads": "num_attention_heads",
+            "rates": ["attention_dropout"],
+            "rotary": "partial_rotary_factor",
+        },
+        extra_edits=[
+            ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
+            ("mlp-bias", "type", "mlp_bias=true", {"mlp_bias": True}),
+            (
+                "layer-types-short",
+                "layers",
+                "layer_types lists 1 layer for num_layers=2",
+                {"layer_types": ["full_attention"]},
+            ),
+            (
+                "layer-types-sliding",
+                "window",
+                'layer_types ["sliding_attention", "full_attention"]',
+                {"layer_types": ["sliding_attention", "full_attention"]},
+            ),
+            (
+                "rope-list-short",
+                "layers",
+                "rope_layer_enabled_list lists 1 layer for num_layers=2",
+                {"rope_layer_enabled_list": [True]},
+            ),
+            ("layers-3", "layers", "num_layers=3 with 2 layer_types", {"num_layers": 3}),
+        ],
+    ),
 }

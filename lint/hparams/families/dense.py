@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kmha_lint.hparams.builders import hf_decoder, hf_family
+from kmha_lint.hparams.builders import hf_decoder, hf_family, kh_family, kh_gqa
 from kmha_lint.hparams.params import (
     _attention,
     _counted,
@@ -24,6 +24,8 @@ from kmha_lint.hparams.params import (
     _ln,
     _mlp,
     _opt_int,
+    _Unknown,
+    kh_llama,
 )
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
@@ -262,6 +264,42 @@ def _check_mpt_attn_pdrop(unit: Unit, report) -> None:
         )
 
 
+def _check_kh_smollm3(unit: Unit, report) -> None:
+    """KerasHub SmolLM3: every layer reads ``layer_types[i]`` (a shorter list fails when the
+    backbone is built), and the rotary table of ``int(head * partial_rotary_factor)`` features
+    is applied to whole heads, so any other size fails at the first batch."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import head_size, is_int, is_number
+
+    values = unit.values
+    kinds, layers = values["layer_types"], values["num_layers"]
+    if isinstance(kinds, list) and is_int(layers) and "num_layers" not in report.bad:
+        if len(kinds) < layers:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "layer_types",
+                f"layer_types names {len(kinds)} layers for num_layers={layers}; each layer "
+                "reads its own entry (IndexError when the backbone is built)",
+                f"at least {layers} entries",
+                f"{len(kinds)} entries",
+                "give `layer_types` one entry per layer",
+            )
+    key = "partial_rotary_factor"
+    fraction, size = values[key], head_size(report, unit.family.attention[0])
+    if key in report.bad or not is_number(fraction) or size is None:
+        return
+    if int(size * fraction) != size:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            f"the rotary table has int({size} * {fraction}) = {int(size * fraction)} features "
+            f"and is applied to whole heads of {size}: KerasHub's SmolLM3 has no partial rotary",
+            "1.0",
+            str(fraction),
+            "set `partial_rotary_factor` to 1.0",
+        )
+
+
 # ------------------------------------------------------------------------------------------
 # Formulas (transformers): AutoModel.from_config(config).num_parameters()
 # ------------------------------------------------------------------------------------------
@@ -418,6 +456,30 @@ def hf_mpt(v) -> int:
     _int(v, "n_heads")
     layer = 2 * d + 4 * d * d + 2 * d * 4 * d
     return _int(v, "vocab_size", 0) * d + _layers(v, "n_layers") * layer + d
+
+
+# ------------------------------------------------------------------------------------------
+# Formulas (KerasHub): count_params() of the backbone
+# ------------------------------------------------------------------------------------------
+
+
+@_counted
+def kh_smollm3(v) -> int:
+    """SmolLM3Backbone: tied token embedding, q/k/v with ``attention_bias`` on heads of
+    hidden_dim // heads, o_proj without bias, gated MLP with ``mlp_bias``, two RMSNorms, and in
+    every layer a rotary ``inv_freq`` weight of ceil(int(head * factor) / 2) entries (counted
+    by count_params as a non-trainable weight)."""
+    d, h = _int(v, "hidden_dim"), _int(v, "num_attention_heads")
+    kv, i = _int(v, "num_key_value_heads"), _int(v, "intermediate_dim")
+    k = d // h
+    fraction = v.get("partial_rotary_factor")
+    if not isinstance(fraction, int | float) or isinstance(fraction, bool):
+        raise _Unknown("partial_rotary_factor")
+    rotary = max(int(k * fraction), 0)
+    attention = _attention(d, h, k, kv, qkv_bias=_flag(v, "attention_bias", False), out_bias=False)
+    mlp = _gated(d, i) + ((2 * i + d) if _flag(v, "mlp_bias", False) else 0)
+    layer = attention + mlp + 2 * d + (rotary + 1) // 2
+    return _int(v, "vocabulary_size") * d + _layers(v, "num_layers") * layer + d
 
 
 # ------------------------------------------------------------------------------------------
@@ -689,5 +751,61 @@ FAMILIES: tuple[Family, ...] = (
         },
         params=hf_mpt,
         extra=(_check_mpt_attn_pdrop,),
+    ),
+    # KerasHub
+    # Llama3Backbone subclasses LlamaBackbone without changing a weight or an argument.
+    kh_family(
+        "Llama3Backbone",
+        "Llama 3",
+        kh_gqa(),
+        required=(
+            "vocabulary_size",
+            "num_layers",
+            "num_query_heads",
+            "hidden_dim",
+            "intermediate_dim",
+            "num_key_value_heads",
+        ),
+        sizes=("vocabulary_size", "intermediate_dim"),
+        defaults={"dropout": 0, "tie_word_embeddings": False},
+        params=kh_llama,
+    ),
+    kh_family(
+        "SmolLM3Backbone",
+        "SmolLM3",
+        (
+            Attention(
+                width="hidden_dim",
+                heads="num_attention_heads",
+                kv_heads="num_key_value_heads",
+                derived=FLOORS,
+                rotary=True,
+                rotary_fraction="partial_rotary_factor",
+                rotary_above_one_fails=True,
+            ),
+        ),
+        # Every constructor argument is required.
+        required=(
+            "vocabulary_size",
+            "hidden_dim",
+            "intermediate_dim",
+            "num_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "attention_bias",
+            "attention_dropout",
+            "rope_layer_enabled_list",
+            "layer_types",
+            "mlp_bias",
+            "layer_norm_epsilon",
+            "max_position_embeddings",
+            "rope_theta",
+            "partial_rotary_factor",
+        ),
+        sizes=("vocabulary_size", "intermediate_dim", "max_position_embeddings"),
+        rates=("attention_dropout",),
+        rates_unchecked=frozenset({"attention_dropout"}),
+        params=kh_smollm3,
+        extra=(_check_kh_smollm3,),
     ),
 )
