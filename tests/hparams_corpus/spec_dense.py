@@ -48,6 +48,18 @@ def _layer_types_edits(pattern_key: str | None = "sliding_window_pattern") -> li
     return edits
 
 
+def _defaults_only(*keys: str) -> tuple:
+    """The optional keys removed: the config class's defaults apply (the sizes and the token
+    ids of the tiny original stay, so that the model stays tiny and its ids in the
+    vocabulary)."""
+    return (
+        "defaults-only",
+        "type",
+        "optional keys removed (" + ", ".join(keys) + "): the config class's defaults",
+        {key: DELETE for key in keys},
+    )
+
+
 _HEAD_DIM_REMOVED = (
     "head-dim-removed-width-66",
     "hidden-size",
@@ -66,6 +78,21 @@ def _rotary_dim_edits() -> list:
         ("rotary-dim-zero", "rotary", "rotary_dim=0", {"rotary_dim": 0}),
         ("rotary-dim-negative", "rotary", "rotary_dim=-2", {"rotary_dim": -2}),
         ("inter-null", "hidden-size", "n_inner=null (4 * n_embd)", {"n_inner": None}),
+        (
+            "defaults-only",
+            "rotary",
+            "rotary_dim, n_inner and the rates removed: rotary_dim is 64, wider than a head of 16",
+            {
+                k: DELETE
+                for k in ("rotary_dim", "n_inner", "resid_pdrop", "embd_pdrop", "attn_pdrop")
+            },
+        ),
+        (
+            "defaults-head-64",
+            "rotary",
+            "rotary_dim removed (64) with n_head=1: heads of 64",
+            {"rotary_dim": DELETE, "n_head": 1},
+        ),
     ]
 
 
@@ -133,6 +160,15 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "rotary": _ROPE, "rates": ["resid_pdrop", "attention_dropout"]},
         extra_edits=[
+            _defaults_only(
+                "rope_parameters",
+                "qk_layernorm",
+                "resid_pdrop",
+                "embd_pdrop",
+                "tie_word_embeddings",
+                "layer_norm_eps",
+                "hidden_act",
+            ),
             ("qk-layernorm", "type", "qk_layernorm=true", {"qk_layernorm": True}),
             (
                 "qk-layernorm-kv-1",
@@ -149,6 +185,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
+            _defaults_only("attention_bias", "clip_qkv", "rope_parameters", "tie_word_embeddings"),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             ("clip-qkv", "type", "clip_qkv=8.0", {"clip_qkv": 8.0}),
             ("head-dim-explicit", "head-dim", "head_dim=24 (not a field)", {"head_dim": 24}),
@@ -159,6 +196,9 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
+            _defaults_only(
+                "attention_bias", "rope_parameters", "rms_norm_eps", "tie_word_embeddings"
+            ),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             (
                 "attention-bias-kv-1",
@@ -174,6 +214,7 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         dict(_WINDOW_NAMES),
         extra_edits=[
+            _defaults_only("attention_bias", "rope_parameters", "layer_types", "sliding_window"),
             *_layer_types_edits(None),
             (
                 "attention-bias-kv-1",
@@ -188,6 +229,15 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
+            _defaults_only(
+                "attention_bias",
+                "mlp_bias",
+                "embedding_multiplier",
+                "residual_multiplier",
+                "attention_multiplier",
+                "logits_scaling",
+                "rope_parameters",
+            ),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             ("mlp-bias", "type", "mlp_bias=true", {"mlp_bias": True}),
             ("multipliers", "type", "embedding_multiplier=12.0", {"embedding_multiplier": 12.0}),
@@ -198,6 +248,17 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "window": "sliding_window"},
         extra_edits=[
+            _defaults_only(
+                "attention_bias",
+                "mlp_bias",
+                "layer_types",
+                "no_rope_layers",
+                "no_rope_layer_interval",
+                "sliding_window",
+                "use_sliding_window",
+                "tie_word_embeddings",
+                "rope_parameters",
+            ),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             ("mlp-bias", "type", "mlp_bias=true", {"mlp_bias": True}),
             (
@@ -220,6 +281,14 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "rotary": _ROPE, "rates": ["hidden_dropout", "attention_dropout"]},
         extra_edits=[
+            _defaults_only(
+                "use_qkv_bias",
+                "qk_layernorm",
+                "use_parallel_residual",
+                "rope_parameters",
+                "layer_norm_eps",
+                "hidden_dropout",
+            ),
             ("qkv-bias", "type", "use_qkv_bias=true", {"use_qkv_bias": True}),
             ("qk-layernorm", "type", "qk_layernorm=true", {"qk_layernorm": True}),
             (
@@ -242,6 +311,15 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         dict(_WINDOW_NAMES),
         extra_edits=[
+            _defaults_only(
+                "use_bias",
+                "sliding_window",
+                "rope_parameters",
+                "norm_epsilon",
+                "residual_dropout",
+                "embedding_dropout",
+                "tie_word_embeddings",
+            ),
             ("no-bias", "type", "use_bias=false", {"use_bias": False}),
             ("head-dim-explicit", "head-dim", "head_dim=24 (not a field)", {"head_dim": 24}),
         ],
@@ -251,6 +329,14 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
+            _defaults_only(
+                "use_qk_norm",
+                "attention_bias",
+                "logit_scale",
+                "layer_norm_eps",
+                "rope_parameters",
+                "tie_word_embeddings",
+            ),
             ("qk-norm", "type", "use_qk_norm=true", {"use_qk_norm": True}),
             (
                 "qk-norm-kv-1",
@@ -266,6 +352,14 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         {**_WINDOW_NAMES, "head_dim": "head_dim"},
         extra_edits=[
+            _defaults_only(
+                "head_dim",
+                "layer_types",
+                "sliding_window",
+                "attention_bias",
+                "rope_parameters",
+                "logit_scale",
+            ),
             *_layer_types_edits(),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             _HEAD_DIM_REMOVED,
@@ -276,6 +370,13 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         dict(_WINDOW_NAMES),
         extra_edits=[
+            _defaults_only(
+                "layer_types",
+                "sliding_window",
+                "sliding_window_pattern",
+                "rope_parameters",
+                "tie_word_embeddings",
+            ),
             *_layer_types_edits(),
             (
                 "window-null",
@@ -312,6 +413,16 @@ TRANSFORMERS: dict = {
             "tokens": ["pad_token_id", "bos_token_id", "eos_token_id"],
         },
         extra_edits=[
+            _defaults_only(
+                "expansion_ratio",
+                "attn_config",
+                "no_bias",
+                "learned_pos_emb",
+                "norm_type",
+                "resid_pdrop",
+                "emb_pdrop",
+                "tie_word_embeddings",
+            ),
             ("expansion-8", "hidden-size", "expansion_ratio=8", {"expansion_ratio": 8}),
             ("bias", "type", "no_bias=false", {"no_bias": False}),
             ("no-learned-pos", "type", "learned_pos_emb=false", {"learned_pos_emb": False}),

@@ -145,9 +145,7 @@ def _check_rotary_dim(unit: Unit, report) -> None:
     from kmha_lint.hparams.checks import _show, head_size, is_int
 
     values, key = unit.values, "rotary_dim"
-    if not values.has(key):
-        return
-    value = values[key]
+    value = values[key]  # the config class's default (64) when the key is absent
     if not is_int(value):
         report.add(
             rules.HPARAM_WRONG_TYPE,
