@@ -93,7 +93,9 @@ def hf_layer_types(pattern_key: str | None = None, *, off_without_window: bool =
                     else ""
                 )
                 + ", which fails",
-                f"a positive integer {pattern_key}",
+                f"a positive integer {pattern_key}"
+                if key == pattern_key
+                else "a sliding window (or a written layer_types)",
                 _show(values[key]),
                 "write `layer_types` (one attention kind per layer)"
                 + (f", or set `{pattern_key}` >= 1" if key == pattern_key else ", or set a window"),
