@@ -684,3 +684,30 @@ def test_kerashub_smollm3():
     assert _found(_kh(rope_layer_enabled_list=[True])) == []
     assert _found(_kh(rope_theta=...)) == [("KMHA410", "/config")]
     assert _found(_kh(num_attention_heads=6)) == [("KMHA405", "/config/num_attention_heads")]
+
+
+def test_null_where_the_library_needs_a_number():
+    # int fields (not optional) in the config class
+    for family in ("stablelm", "starcoder2", "exaone4"):
+        assert _found(_tiny(family, num_key_value_heads=None)) == [
+            ("KMHA401", "/num_key_value_heads")
+        ], family
+    # optional ones mean "as many as the query heads"
+    assert _found(_tiny("smollm3", num_key_value_heads=None)) == []
+    assert _count(_tiny("smollm3", num_key_value_heads=None)) == _count(
+        _tiny("smollm3", num_key_value_heads=4)
+    )
+    # getattr(config, "head_dim", hidden_size // heads) returns a written null ...
+    for family in ("olmo", "phi", "granite", "cohere"):
+        assert _found(_tiny(family, head_dim=None)) == [("KMHA401", "/head_dim")], family
+    # ... where starcoder2 writes `getattr(...) or hidden_size // heads`.
+    assert _found(_tiny("starcoder2", head_dim=None)) == []
+    # Window patterns: any non-positive or non-integer value fails without layer_types.
+    assert _found(_tiny("cohere2", sliding_window_pattern=None)) == [
+        ("KMHA402", "/sliding_window_pattern")
+    ]
+    assert _found(_tiny("exaone4", sliding_window_pattern="LLLG")) == [
+        ("KMHA402", "/sliding_window_pattern")
+    ]
+    two = ["full_attention", "sliding_attention"]
+    assert _found(_tiny("exaone4", sliding_window_pattern="LLLG", layer_types=two)) == []

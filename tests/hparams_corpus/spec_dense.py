@@ -60,6 +60,11 @@ def _defaults_only(*keys: str) -> tuple:
     )
 
 
+def _null(*keys: str) -> list:
+    """Keys written as null: a default for some families, a failure for others."""
+    return [(f"{key.replace('_', '-')}-null", "type", f"{key}=null", {key: None}) for key in keys]
+
+
 _HEAD_DIM_REMOVED = (
     "head-dim-removed-width-66",
     "hidden-size",
@@ -125,6 +130,7 @@ TRANSFORMERS: dict = {
         {**_WINDOW_NAMES, "head_dim": "head_dim"},
         derives_head=False,
         extra_edits=[
+            *_null("head_dim", "num_key_value_heads", "sliding_window_pattern"),
             *_layer_types_edits(),
             (
                 "bidirectional",
@@ -160,6 +166,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "rotary": _ROPE, "rates": ["resid_pdrop", "attention_dropout"]},
         extra_edits=[
+            *_null("head_dim", "num_key_value_heads"),
             _defaults_only(
                 "rope_parameters",
                 "qk_layernorm",
@@ -185,6 +192,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
+            *_null("head_dim", "num_key_value_heads"),
             _defaults_only("attention_bias", "clip_qkv", "rope_parameters", "tie_word_embeddings"),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             ("clip-qkv", "type", "clip_qkv=8.0", {"clip_qkv": 8.0}),
@@ -248,6 +256,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "window": "sliding_window"},
         extra_edits=[
+            *_null("num_key_value_heads"),
             _defaults_only(
                 "attention_bias",
                 "mlp_bias",
@@ -281,6 +290,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "rotary": _ROPE, "rates": ["hidden_dropout", "attention_dropout"]},
         extra_edits=[
+            *_null("head_dim", "num_key_value_heads"),
             _defaults_only(
                 "use_qkv_bias",
                 "qk_layernorm",
@@ -311,6 +321,7 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         dict(_WINDOW_NAMES),
         extra_edits=[
+            *_null("head_dim", "num_key_value_heads"),
             _defaults_only(
                 "use_bias",
                 "sliding_window",
@@ -352,6 +363,7 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         {**_WINDOW_NAMES, "head_dim": "head_dim"},
         extra_edits=[
+            *_null("head_dim", "sliding_window_pattern"),
             _defaults_only(
                 "head_dim",
                 "layer_types",
@@ -370,6 +382,7 @@ TRANSFORMERS: dict = {
         dict(_WINDOWED),
         dict(_WINDOW_NAMES),
         extra_edits=[
+            *_null("head_dim", "num_key_value_heads"),
             _defaults_only(
                 "layer_types",
                 "sliding_window",
@@ -378,6 +391,12 @@ TRANSFORMERS: dict = {
                 "tie_word_embeddings",
             ),
             *_layer_types_edits(),
+            (
+                "window-pattern-string",
+                "type",
+                'layer_types removed, sliding_window_pattern="LLLG" (as published files write it)',
+                {"layer_types": DELETE, "sliding_window_pattern": "LLLG"},
+            ),
             (
                 "window-null",
                 "window",

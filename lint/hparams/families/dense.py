@@ -33,7 +33,8 @@ from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Famil
 # Shared checks
 # ------------------------------------------------------------------------------------------
 
-# PreTrainedConfig.validate_layer_type (configuration_utils.py): ALLOWED_ATTN_LAYER_TYPES.
+# PreTrainedConfig.validate_layer_type (configuration_utils.py): ALLOWED_ATTN_LAYER_TYPES,
+# and the legacy names remap_legacy_layer_types renames first (_LEGACY_LAYER_TYPE_REMAP).
 HF_ATTENTION_LAYER_TYPES = frozenset(
     {
         "full_attention",
@@ -48,9 +49,13 @@ HF_ATTENTION_LAYER_TYPES = frozenset(
         "moe",
         "hybrid",
         "hybrid_sliding",
+        "reference_sliding_attention",
         "linear_attention",
+        # legacy names
         "mamba",
         "attention",
+        "deepseek_sparse_attention",
+        "qwen_sparse_attention",
     }
 )
 
@@ -134,6 +139,29 @@ def hf_layer_types(pattern_key: str | None = None, *, off_without_window: bool =
                 "make `layer_types` and `num_hidden_layers` agree (or remove `layer_types` and "
                 "let the library derive it)",
             )
+
+    return check
+
+
+def not_null(*keys: str):
+    """A check that these keys are not written as null: the config class declares them
+    ``int`` (not optional), or the modeling code reads ``getattr(config, "head_dim", ...)``,
+    which returns the null and fails on it."""
+
+    def check(unit: Unit, report) -> None:
+        from kmha_lint.hparams import rules
+
+        for key in keys:
+            if unit.values.has(key) and unit.values[key] is None:
+                report.add(
+                    rules.HPARAM_WRONG_TYPE,
+                    key,
+                    "null, where the library needs a number (it fails when the config is read "
+                    "or the model is built)",
+                    "a positive integer",
+                    "None (null)",
+                    f"write `{key}` as a whole number, or remove it to get the default",
+                )
 
     return check
 
@@ -487,15 +515,29 @@ def kh_smollm3(v) -> int:
 # ------------------------------------------------------------------------------------------
 
 
-def _decoder(name, title, *, params_fn, derived=FLOORS, attention=None, family=None, **defaults):
+def _decoder(
+    name,
+    title,
+    *,
+    params_fn,
+    derived=FLOORS,
+    attention=None,
+    family=None,
+    null_fails=("head_dim",),
+    **defaults,
+):
     """A transformers decoder entry (``hf_decoder``'s names: hidden_size,
     num_attention_heads, num_key_value_heads, head_dim, rope_parameters), with changes to its
-    attention and to the family's other fields."""
+    attention and to the family's other fields. ``null_fails``: keys the library cannot take
+    as null (most read ``getattr(config, "head_dim", hidden_size // heads)``, which returns a
+    written null)."""
     entry = hf_decoder(name, title, derived=derived, params_fn=params_fn, **defaults)
     changes = dict(family or {})
     changes["attention"] = tuple(
         replace(a, rotary_above_one_fails=True, **(attention or {})) for a in entry.attention
     )
+    if null_fails:
+        changes["extra"] = (*changes.get("extra", ()), not_null(*null_fails))
     return replace(entry, **changes)
 
 
@@ -565,6 +607,7 @@ FAMILIES: tuple[Family, ...] = (
         "gemma3_text",
         "Gemma 3 (text)",
         derived=EXPLICIT,
+        null_fails=("head_dim", "num_key_value_heads"),
         params_fn=hf_gemma3_text,
         attention={"divisible_even_with_head_dim": True},
         family={
@@ -654,6 +697,7 @@ FAMILIES: tuple[Family, ...] = (
         "stablelm",
         "StableLM",
         derived=DIVISIBLE,
+        null_fails=("num_key_value_heads",),
         params_fn=hf_stablelm,
         # The attention ignores head_dim (hidden_size // heads); only the rotary table reads it.
         attention={"head_dim": None, "rotary_fraction_default": 0.25},
@@ -677,6 +721,7 @@ FAMILIES: tuple[Family, ...] = (
         "starcoder2",
         "StarCoder2",
         params_fn=hf_starcoder2,
+        null_fails=("num_key_value_heads",),
         family={
             **_NEGATIVE_LAYERS_FAIL,
             **_WINDOW,
@@ -713,6 +758,7 @@ FAMILIES: tuple[Family, ...] = (
         "exaone4",
         "EXAONE 4",
         params_fn=hf_exaone4,
+        null_fails=("head_dim", "num_key_value_heads"),
         family={
             **_NEGATIVE_LAYERS_FAIL,
             **_WINDOW,
