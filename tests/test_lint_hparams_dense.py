@@ -711,3 +711,14 @@ def test_null_where_the_library_needs_a_number():
     ]
     two = ["full_attention", "sliding_attention"]
     assert _found(_tiny("exaone4", sliding_window_pattern="LLLG", layer_types=two)) == []
+
+
+def test_max_positions_do_not_size_the_rotary_tables():
+    # transformers computes rotary angles for the positions fed: 0 and -1 build and run.
+    for value in (0, -1):
+        assert _found(_tiny("olmo", max_position_embeddings=value)) == [
+            ("KMHA403", "/max_position_embeddings")
+        ]
+    # GPT-J's sinusoid table is sized by n_positions: an empty one fails at the first batch.
+    gptj = {"model_type": "gptj", "vocab_size": 200, "n_embd": 64, "n_head": 4, "n_layer": 2}
+    assert _found({**gptj, "rotary_dim": 8, "n_positions": 0}) == [("KMHA402", "/n_positions")]

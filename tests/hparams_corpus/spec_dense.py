@@ -130,6 +130,18 @@ TRANSFORMERS: dict = {
         {**_WINDOW_NAMES, "head_dim": "head_dim"},
         derives_head=False,
         extra_edits=[
+            (
+                "max-positions-zero",
+                "zero",
+                "max_position_embeddings=0",
+                {"max_position_embeddings": 0},
+            ),
+            (
+                "max-positions-negative",
+                "negative",
+                "max_position_embeddings=-1",
+                {"max_position_embeddings": -1},
+            ),
             *_null("head_dim", "num_key_value_heads", "sliding_window_pattern"),
             *_layer_types_edits(),
             (
@@ -166,6 +178,18 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "rotary": _ROPE, "rates": ["resid_pdrop", "attention_dropout"]},
         extra_edits=[
+            (
+                "max-positions-zero",
+                "zero",
+                "max_position_embeddings=0",
+                {"max_position_embeddings": 0},
+            ),
+            (
+                "max-positions-negative",
+                "negative",
+                "max_position_embeddings=-1",
+                {"max_position_embeddings": -1},
+            ),
             *_null("head_dim", "num_key_value_heads"),
             _defaults_only(
                 "rope_parameters",
@@ -192,6 +216,18 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
+            (
+                "max-positions-zero",
+                "zero",
+                "max_position_embeddings=0",
+                {"max_position_embeddings": 0},
+            ),
+            (
+                "max-positions-negative",
+                "negative",
+                "max_position_embeddings=-1",
+                {"max_position_embeddings": -1},
+            ),
             *_null("head_dim", "num_key_value_heads"),
             _defaults_only("attention_bias", "clip_qkv", "rope_parameters", "tie_word_embeddings"),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),

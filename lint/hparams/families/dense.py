@@ -538,6 +538,10 @@ def _decoder(
     )
     if null_fails:
         changes["extra"] = (*changes.get("extra", ()), not_null(*null_fails))
+    # The rotary tables are computed for the positions fed, not max_position_embeddings:
+    # 0 or -1 builds and runs (a warning).
+    for field in ("zero_ok", "negative_ok"):
+        changes[field] = changes.get(field, frozenset()) | {"max_position_embeddings"}
     return replace(entry, **changes)
 
 
@@ -584,7 +588,7 @@ _GPTJ_DEFAULTS = {
 }
 
 
-def _gptj_like(name: str, title: str, *sizes: str, **defaults) -> Family:
+def _gptj_like(name: str, title: str, **defaults) -> Family:
     """GPT-J and CodeGen: n_embd / n_head / n_layer, checked divisibility ("embed_dim must be
     divisible by num_attention_heads"), rotary_dim, no padding_idx."""
     return hf_family(
@@ -592,7 +596,7 @@ def _gptj_like(name: str, title: str, *sizes: str, **defaults) -> Family:
         title,
         (Attention("n_embd", "n_head", derived=DIVISIBLE),),
         layers=("n_layer",),
-        sizes=("vocab_size", "n_positions", "n_inner", *sizes),
+        sizes=("vocab_size", "n_positions", "n_inner"),
         rates=("resid_pdrop", "embd_pdrop", "attn_pdrop"),
         rates_unchecked=frozenset({"attn_pdrop"}),
         defaults={**_GPTJ_DEFAULTS, **defaults},
@@ -778,7 +782,8 @@ FAMILIES: tuple[Family, ...] = (
         sliding_window_pattern=4,
     ),
     _gptj_like("gptj", "GPT-J"),
-    _gptj_like("codegen", "CodeGen", "n_ctx", n_ctx=2048),
+    # n_ctx is read by the config class only (the rotary table is sized by n_positions).
+    _gptj_like("codegen", "CodeGen", n_ctx=2048),
     hf_family(
         "mpt",
         "MPT",
