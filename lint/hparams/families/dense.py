@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from kmha_lint.geometry import floored_head_size
 from kmha_lint.hparams.builders import hf_decoder, hf_family, kh_family, kh_gqa
 from kmha_lint.hparams.params import (
     _attention,
@@ -227,7 +228,7 @@ def _check_rotary_head_dim(unit: Unit, report) -> None:
         fraction = values.get("partial_rotary_factor", 0.25)
     if not isinstance(fraction, int | float) or isinstance(fraction, bool):
         return
-    size = width // heads
+    size = floored_head_size(width, heads)[0]
     if int(written * fraction) != int(size * fraction):
         report.add(
             rules.HPARAM_OUT_OF_RANGE,
@@ -364,7 +365,7 @@ def hf_phi(v) -> int:
     with biases, optional per-head q/k LayerNorms of ``hidden_size // heads``, final
     LayerNorm."""
     d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
-    norms = 2 * _ln(d // h) if _flag(v, "qk_layernorm", False) else 0
+    norms = 2 * _ln(floored_head_size(d, h)[0]) if _flag(v, "qk_layernorm", False) else 0
     return (
         _hf_decoder(
             v,
@@ -410,7 +411,7 @@ def hf_stablelm(v) -> int:
     LayerNorms with bias (no post-attention one with ``use_parallel_residual``), per-head
     q/k LayerNorms without bias when ``qk_layernorm``."""
     d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
-    k = d // h
+    k = floored_head_size(d, h)[0]
     kv = _opt_int(v, "num_key_value_heads") or h
     i = _int(v, "intermediate_size")
     attention = _attention(d, h, k, kv, qkv_bias=_flag(v, "use_qkv_bias", False), out_bias=False)
@@ -499,7 +500,7 @@ def kh_smollm3(v) -> int:
     by count_params as a non-trainable weight)."""
     d, h = _int(v, "hidden_dim"), _int(v, "num_attention_heads")
     kv, i = _int(v, "num_key_value_heads"), _int(v, "intermediate_dim")
-    k = d // h
+    k = floored_head_size(d, h)[0]
     fraction = v.get("partial_rotary_factor")
     if not isinstance(fraction, int | float) or isinstance(fraction, bool):
         raise _Unknown("partial_rotary_factor")
