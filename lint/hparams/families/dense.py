@@ -366,18 +366,16 @@ def hf_phi(v) -> int:
     LayerNorm."""
     d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
     norms = 2 * _ln(floored_head_size(d, h)[0]) if _flag(v, "qk_layernorm", False) else 0
-    return (
-        _hf_decoder(
-            v,
-            k=_hf_head_dim(v),
-            qkv_bias=True,
-            o_bias=True,
-            norms=0,
-            layer_extra=_ln(d) + norms,
-            ffn=lambda d_, i: _mlp(d_, i),
-        )
-        + d
-    )  # final LayerNorm's bias (the weight is in _hf_decoder)
+    body = _hf_decoder(
+        v,
+        k=_hf_head_dim(v),
+        qkv_bias=True,
+        o_bias=True,
+        norms=0,
+        layer_extra=_ln(d) + norms,
+        ffn=lambda d_, i: _mlp(d_, i),
+    )
+    return body + d  # the final LayerNorm's bias (_hf_decoder counts its weight)
 
 
 def _qk_norm_width(v, k: int) -> int:
@@ -442,8 +440,8 @@ def hf_starcoder2(v) -> int:
 
 @_counted
 def hf_cohere(v) -> int:
-    """CohereModel and Cohere2Model: parallel block with one LayerNorm without bias, q/k/v/o
-    with ``attention_bias``, gated MLP; cohere's ``use_qk_norm`` adds per-head q/k norms."""
+    """CohereModel: parallel block with one LayerNorm without bias, q/k/v/o with
+    ``attention_bias``, gated MLP; ``use_qk_norm`` adds per-head q/k norms ((n + k) * d)."""
     k = _hf_head_dim(v)
     bias = _bias(v)
     extra = _qk_norm_width(v, k) if _flag(v, "use_qk_norm", False) else 0
@@ -452,8 +450,9 @@ def hf_cohere(v) -> int:
 
 @_counted
 def hf_cohere2(v) -> int:
-    """Cohere2Config.__post_init__ sets head_dim = hidden_size // heads, then the file's own
-    keys are applied: a written head_dim wins."""
+    """Cohere2Model: cohere's layer without q/k norms. Cohere2Config.__post_init__ sets
+    head_dim = hidden_size // heads, then the file's own keys are applied: a written head_dim
+    wins."""
     bias = _bias(v)
     return _hf_decoder(v, k=_hf_head_dim(v), qkv_bias=bias, o_bias=bias, norms=1)
 
