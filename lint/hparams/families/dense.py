@@ -379,7 +379,8 @@ def hf_phi(v) -> int:
 
 
 def _qk_norm_width(v, k: int) -> int:
-    """Olmo2/Olmo3 normalise the whole q and k projections: (heads + kv heads) * head_dim."""
+    """q and k norm weights over every head: (heads + kv heads) * head_dim (Olmo2/Olmo3 norm
+    the whole projections, Cohere each head; the weights are as many)."""
     h = _int(v, "num_attention_heads")
     kv = _opt_int(v, "num_key_value_heads") or h
     return (h + kv) * k
