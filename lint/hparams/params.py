@@ -31,6 +31,15 @@ def _opt_int(v, key: str) -> int | None:
     return _int(v, key)
 
 
+def _layers(v, key: str) -> int:
+    """A layer count as ``range(n)`` reads it: a negative count builds no layer (transformers
+    then fails at the first batch, but the model it built has the other weights)."""
+    value = v.get(key)
+    if is_int(value) or isinstance(value, bool):
+        return max(int(value), 0)
+    raise _Unknown(key)
+
+
 def _flag(v, key: str, default: bool) -> bool:
     value = v.get(key)
     return default if value is None else bool(value)
@@ -191,7 +200,7 @@ def _kh_decoder(
     ffn = mlp(d, i) if mlp is not None else _gated(d, i)
     layer = attention + 2 * d + ffn + layer_extra
     embeddings = _int(v, "vocabulary_size") * d * (1 if tied else 2)
-    return embeddings + _int(v, "num_layers", 0) * layer + d
+    return embeddings + _layers(v, "num_layers") * layer + d
 
 
 @_counted
@@ -510,7 +519,7 @@ def _hf_decoder(
     attention = _attention(d, h, k, kv, qkv_bias=qkv_bias, out_bias=o_bias)
     mlp = ffn(d, i) if ffn is not None else _gated(d, i) + ((2 * i + d) if mlp_bias else 0)
     layer = attention + norms * d + mlp + layer_extra
-    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + d
+    return _int(v, "vocab_size", 0) * d + _layers(v, "num_hidden_layers") * layer + d
 
 
 @_counted
