@@ -153,3 +153,16 @@ def test_a_config_the_library_cannot_read_is_linted_without_a_crash(entry):
         )
     else:
         assert any(f.code == "KMHA411" for f in findings), (entry["file"], findings)
+
+
+def test_a_nested_config_omitting_keys_takes_its_own_familys_defaults():
+    """llava-1.5-7b-hf's text_config names llama and gives no hidden_size: LlavaConfig
+    builds LlamaConfig from that dict, so the projector is 4096 wide, as if it were given."""
+    file = "configs/llava__llava-hf_llava-1.5-7b-hf.json"
+    document = json.loads(_text(file))
+    assert "hidden_size" not in document["text_config"]
+    implicit = summarize_document(document, file).total_params
+    document["text_config"]["hidden_size"] = 4096
+    assert summarize_document(document, file).total_params == implicit
+    document["text_config"]["hidden_size"] = 5120
+    assert summarize_document(document, file).total_params != implicit

@@ -87,18 +87,38 @@ class Family:
 
 
 class Values:
-    """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``."""
+    """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``.
 
-    def __init__(self, config: dict, defaults: dict):
+    ``nested_defaults(model_type)``: the defaults of the family a nested config names (a
+    container's ``text_config``/``vision_config``). A key missing from a nested config that
+    is present is the nested family's default, as the library builds the nested config
+    class from that dict; a nested config that is absent takes the container's default.
+    """
+
+    def __init__(
+        self,
+        config: dict,
+        defaults: dict,
+        nested_defaults: Callable[[object], dict] | None = None,
+    ):
         self.config, self.defaults = config, defaults
+        self.nested_defaults = nested_defaults
 
     def __getitem__(self, key: str):
         return self.get(key)
 
     def get(self, key: str, default=None):
         node: object = self.config
-        for part in key.split("."):
+        parts = key.split(".")
+        for index, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
+                if index and isinstance(node, dict) and self.nested_defaults is not None:
+                    prefix = ".".join(parts[:index])
+                    kind = node.get("model_type", self.defaults.get(prefix + ".model_type"))
+                    nested = self.nested_defaults(kind)
+                    rest = ".".join(parts[index:])
+                    if rest in nested:
+                        return nested[rest]
                 return self.defaults.get(key, default)
             node = node[part]
         return node
@@ -129,4 +149,8 @@ class Unit:
 
     @property
     def values(self) -> Values:
+        if self.family.library == "transformers":
+            from kmha_lint.hparams.huggingface import nested_defaults
+
+            return Values(self.config, self.family.defaults, nested_defaults)
         return Values(self.config, self.family.defaults)
