@@ -462,7 +462,11 @@ FAMILIES: dict[str, Family] = {
             vocab=None,
             token_ids=(),
             sizes=("projection_dim",),
-            defaults={"projection_dim": 512},
+            defaults={
+                "projection_dim": 512,
+                "text_config.model_type": "clip_text_model",
+                "vision_config.model_type": "clip_vision_model",
+            },
             params=params.hf_clip,
         ),
         _family(
@@ -472,7 +476,13 @@ FAMILIES: dict[str, Family] = {
             layers=(),
             vocab="text_config.vocab_size",
             token_ids=("image_token_index",),
-            defaults={"image_token_index": 32000},
+            # LlavaConfig builds a text_config dict without a model_type as llama, and a
+            # vision_config dict as clip_vision_model.
+            defaults={
+                "image_token_index": 32000,
+                "text_config.model_type": "llama",
+                "vision_config.model_type": "clip_vision_model",
+            },
             params=params.hf_llava,
         ),
     )
@@ -529,6 +539,15 @@ _merge_groups()
 
 # Spellings of model_type that name the same family.
 ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox"}
+
+
+def nested_defaults(model_type: object) -> dict:
+    """The defaults of the family a nested config's ``model_type`` names ({} when none is
+    modelled): what the library fills in when it builds the nested config class."""
+    if not isinstance(model_type, str):
+        return {}
+    family = FAMILIES.get(ALIASES.get(model_type, model_type))
+    return family.defaults if family is not None else {}
 
 
 def _generic_for(config: dict, model_type: str) -> Family:

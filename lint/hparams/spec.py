@@ -96,10 +96,24 @@ class Family:
 
 
 class Values:
-    """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``."""
+    """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``.
 
-    def __init__(self, config: dict, defaults: dict, aliases: dict | None = None):
-        self.config, self.defaults, self.aliases = config, defaults, aliases or {}
+    ``nested_defaults(model_type)``: the defaults of the family a nested config names (a
+    container's ``text_config``/``vision_config``). A key missing from a nested config that
+    is present is the nested family's default, as the library builds the nested config
+    class from that dict; a nested config that is absent takes the container's default.
+    """
+
+    def __init__(
+        self,
+        config: dict,
+        defaults: dict,
+        nested_defaults: Callable[[object], dict] | None = None,
+        aliases: dict | None = None,
+    ):
+        self.config, self.defaults = config, defaults
+        self.nested_defaults = nested_defaults
+        self.aliases = aliases or {}
 
     def __getitem__(self, key: str):
         return self.get(key)
@@ -112,8 +126,16 @@ class Values:
     def get(self, key: str, default=None):
         key_read = self.spelled(key)
         node: object = self.config
-        for part in key_read.split("."):
+        parts = key_read.split(".")
+        for index, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
+                if index and isinstance(node, dict) and self.nested_defaults is not None:
+                    prefix = ".".join(parts[:index])
+                    kind = node.get("model_type", self.defaults.get(prefix + ".model_type"))
+                    nested = self.nested_defaults(kind)
+                    rest = ".".join(parts[index:])
+                    if rest in nested:
+                        return nested[rest]
                 return self.defaults.get(key, default)
             node = node[part]
         return node
@@ -148,4 +170,7 @@ class Unit:
 
     @property
     def values(self) -> Values:
-        return Values(self.config, self.family.defaults, self.family.aliases)
+        nested = None
+        if self.family.library == "transformers":
+            from kmha_lint.hparams.huggingface import nested_defaults as nested
+        return Values(self.config, self.family.defaults, nested, self.family.aliases)
