@@ -738,3 +738,50 @@ def unknown_width_problem(layer: str, argument: str, rank: int) -> Problem:
         received="None",
         fix=f"give `{argument}` a fixed last dimension, e.g. keras.Input(shape=(None, 64))",
     )
+
+
+# -- Projection weights (issue 16): what the layer builds, what `--summary` counts -------------
+
+
+def projection_weight_shapes(
+    widths: dict[str, int],
+    dims: HeadDims,
+    output_dims: Shape,
+    *,
+    use_bias: bool,
+    use_gate: bool = False,
+) -> dict[str, tuple[Shape, Shape | None]]:
+    """Kernel and bias shape of each projection, in the layer's weight order.
+
+    ``widths``: the feature widths of ``query``, ``key`` and ``value``; ``output_dims``: the
+    output's trailing dims (:func:`output_feature_shape`). Query (and the gate) project to
+    ``(H, K)`` / ``(H, V)``, key and value to ``(Hkv, K)`` / ``(Hkv, V)``, and the output
+    contracts ``(H, V)``; a bias has the projected dims. Keras's MultiHeadAttention is the
+    case Hkv = H without a gate, Keras's GroupQueryAttention the case K = V (its head_dim)
+    with the query width as output.
+    """
+    heads, kv_heads = dims.num_heads, dims.num_key_value_heads
+    plan = [
+        ("query", (widths["query"],), (heads, dims.key_dim)),
+        ("key", (widths["key"],), (kv_heads, dims.key_dim)),
+        ("gate", (widths["query"],), (heads, dims.value_dim)),
+        ("value", (widths["value"],), (kv_heads, dims.value_dim)),
+        ("attention_output", (heads, dims.value_dim), tuple(output_dims)),
+    ]
+    return {
+        name: (contracted + projected, projected if use_bias else None)
+        for name, contracted, projected in plan
+        if use_gate or name != "gate"
+    }
+
+
+def projection_params(shapes: dict[str, tuple[Shape, Shape | None]]) -> int:
+    """The number of weights of :func:`projection_weight_shapes`' kernels and biases."""
+
+    def size(shape: Shape | None) -> int:
+        count = 1
+        for dim in shape or ():
+            count *= dim
+        return count if shape is not None else 0
+
+    return sum(size(kernel) + size(bias) for kernel, bias in shapes.values())

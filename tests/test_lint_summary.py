@@ -94,3 +94,16 @@ def test_text_and_json_rendering():
     }
     assert data["layers"][1]["output_shape"] == "multiple"
     assert {"kind", "family", "geometry"} <= set(data)
+
+
+def test_attention_with_an_unknown_input_width_is_unknown_not_a_guess():
+    document = json.loads((FIXTURES / "attention.json").read_text())
+    (keys,) = [layer for layer in document["config"]["layers"] if layer["name"] == "keys"]
+    keys["config"]["batch_shape"] = [None, 7, None]
+    got = as_dict(summarize_document(document, "attention.json"))
+    rows = {row["name"]: row["params"] for row in got["layers"]}
+    want = {r["name"]: r["params"] for r in summary_of("attention")["layers"]}
+    fed_by_keys = {"kmha_grouped", "kmha_gated", "kmha_split", "keras_mha", "keras_split", "gqa"}
+    assert all(rows[name] is None for name in fed_by_keys)
+    assert rows["kmha_derived"] == want["kmha_derived"] == 2400  # x only: still known
+    assert got["total_params"] is None
