@@ -174,7 +174,11 @@ def check_size(report: Report, key: str) -> None:
     if value > 0 or (value == 0 and key in family.zero_valid):
         return
     lenient = (
-        (key in family.layers and not family.strict_layers)
+        (
+            key in family.layers
+            and not family.strict_layers
+            and not (value < 0 and family.negative_layers_fail)
+        )
         or (key in family.windows and not family.strict_windows)
         or (value == 0 and key in family.zero_ok)
         or (value < 0 and key in family.negative_ok)

@@ -69,6 +69,9 @@ class Family:
     negative_ok: frozenset[str] = frozenset()
     # Layer counts of zero or less make the library fail (most build an empty stack).
     strict_layers: bool = False
+    # Negative layer counts make the library fail where zero builds an empty stack
+    # (transformers 5's decoders: the cache's ``__len__`` is the layer count).
+    negative_layers_fail: bool = False
     # Sliding windows of zero or less make the library fail (else: a warning).
     strict_windows: bool = False
     # Sizes for which zero is a valid value (DeBERTa-v2's type_vocab_size: no embedding).
