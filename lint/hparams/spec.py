@@ -37,7 +37,8 @@ class Attention:
     rotary_fraction: str | tuple[str, ...] | None = None  # candidates: the first present wins
     rotary_fraction_default: float = 1.0
     # Odd rotary dimensions: the library fails (True), or rotates one feature more than the
-    # config says (False: transformers' partial rotary, which takes the size from cos).
+    # config says (False: transformers' partial rotary, which takes the size from cos, and
+    # fails when an odd rotary dimension is the whole head: no feature is left to round to).
     rotary_odd_fails: bool = True
     # A rotary fraction above 1: the library fails (True) or rotates the whole head.
     rotary_above_one_fails: bool = False
