@@ -785,3 +785,58 @@ def projection_params(shapes: dict[str, tuple[Shape, Shape | None]]) -> int:
         return count if shape is not None else 0
 
     return sum(size(kernel) + size(bias) for kernel, bias in shapes.values())
+
+
+# -- Keras's attention_axes (issue 16): axes of the projected tensor ---------------------------
+
+
+def keras_projected_axes(attention_axes: object, rank: int, keras_major: int) -> tuple[int, ...]:
+    """keras.layers.MultiHeadAttention's ``attention_axes`` as non-negative indices of the
+    projected query ``(batch, ..., heads, key_dim)``, which has ``rank + 1`` axes (the axes
+    must be ints in range). A non-negative axis is that index; a negative one counts from the
+    end: Keras 3 adds ``rank`` (-1 is the heads axis), tf.keras ``rank + 1`` (-1 is key_dim,
+    -2 the heads axis). Where it names an input axis, the index is that axis."""
+    if attention_axes is None:
+        return tuple(range(1, rank - 1))
+    axes = (attention_axes,) if is_int(attention_axes) else tuple(attention_axes)
+    shift = rank if keras_major == 3 else rank + 1
+    return tuple(int(a) if a >= 0 else int(a) + shift for a in axes)
+
+
+def heads_axis_attention_problem(
+    layer: str, projected_axes: Sequence[int], shapes: dict[str, Shape]
+) -> Problem | None:
+    """Keras's layer attending over the heads axis (``rank - 1`` of the projected tensor:
+    ``attention_axes=[2]`` on rank-3 inputs): the axes it does not attend are batch axes of
+    its einsum, so query, key and value must have the same size on each of them (T = S for
+    rank-3 inputs). The first broken one, or None."""
+    rank = len(shapes["query"])
+    if rank - 1 not in projected_axes:
+        return None
+    for axis in range(1, rank - 1):
+        if axis in projected_axes:
+            continue
+        size = shapes["query"][axis]
+        for argument in ("value", "key"):
+            other = shapes[argument][axis] if len(shapes[argument]) == rank else None
+            if size is None or other is None or other == size:
+                continue
+            attended = ", ".join(map(str, sorted(projected_axes)))
+            return Problem(
+                layer=layer,
+                argument=argument,
+                axis=str(axis),
+                what=f"attention_axes ({attended}) index the projected (batch, ..., heads, "
+                f"key_dim) tensor, so axis {rank - 1} is the heads axis: the layer attends over "
+                f"heads, and axis {axis}, not attended, is a batch axis that query, key and "
+                "value must share",
+                expected=f"{size}, as in `query` {_show_shape(shapes['query'])}",
+                received=f"{other} ({argument} shape {_show_shape(shapes[argument])})",
+                fix=f"to attend over the sequence, use attention_axes=None (or {axis}); to "
+                "attend over heads, give query, key and value the same positions",
+            )
+    return None
+
+
+def _show_shape(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

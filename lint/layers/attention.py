@@ -60,6 +60,13 @@ def multi_head_attention(site: Site):
         return _attention_output(site, shapes["query"], None)  # Keras 2 leniency: 1.0
     if not site.layer.kmha and not _keras_axes_in_range(site, axes_value, rank):
         return None
+    if not site.layer.kmha:  # issue 16: Keras's axes index the projected tensor
+        problem = _keras_heads_axis_problem(site, axes_value, shapes)
+        if problem:
+            site.report(rules.KEY_VALUE_AXES, tensors[problem.argument].pointer, problem)
+            return _attention_output(site, shapes["query"], None)
+        if site.layer.keras_major == 2:  # its negative axes count one further than the input's
+            axes_value = geometry.keras_projected_axes(axes_value, rank, 2)
     try:
         axes = geometry.normalize_attention_axes(site.name, axes_value, rank)
     except ShapeError as error:
@@ -426,3 +433,21 @@ def group_query_attention_params(site: Site):
     use_bias = site.config.get("use_bias", True) is not False
     shapes = geometry.projection_weight_shapes(widths, dims, (widths["query"],), use_bias=use_bias)
     return geometry.projection_params(shapes)
+
+
+# -- Keras's attention over the heads axis (issue 16) -----------------------------------------
+
+
+def _keras_heads_axis_problem(site: Site, axes_value: object, shapes: dict[str, Shape]):
+    """keras.layers.MultiHeadAttention with the heads axis among its attention_axes: the axes
+    not attended must agree between query and key/value (geometry.heads_axis_attention_problem).
+    Keras 3 runs rank-3 inputs without dropout or returned scores through
+    ops.dot_product_attention, which ignores attention_axes: no failure there."""
+    rank, major = len(shapes["query"]), site.layer.keras_major
+    if major == 3 and rank == 3:
+        dropout = site.config.get("dropout")
+        einsum = geometry.is_number(dropout) and dropout > 0
+        if not (einsum or site.kwargs.get("return_attention_scores") is True):
+            return None
+    projected = geometry.keras_projected_axes(axes_value, rank, major)
+    return geometry.heads_axis_attention_problem(site.name, projected, shapes)
