@@ -67,14 +67,27 @@ def _layer(kind: str, arguments: dict):
     return keras.layers.GroupQueryAttention(name="attention", **arguments)
 
 
+def _linter_agrees(module, layer, shapes, case) -> None:
+    inputs = [module.Input(shapes[name], name=name) for name in ("query", "value", "key")]
+    model = module.Model(inputs, layer(*inputs))
+    summary = summarize_document(json.loads(model.to_json()), "model.json")
+    (row,) = [row for row in summary.layers if row.name == "attention"]
+    assert row.params == layer.count_params(), case
+    assert summary.total_params == model.count_params()
+
+
 @settings(max_examples=25, deadline=None)
 @given(attention_layers())
 def test_attention_parameters_equal_keras_count_params(case):
     kind, arguments, shapes = case
-    inputs = [keras.Input(shapes[name], name=name) for name in ("query", "value", "key")]
-    layer = _layer(kind, arguments)
-    model = keras.Model(inputs, layer(*inputs))
-    summary = summarize_document(json.loads(model.to_json()), "model.json")
-    (row,) = [row for row in summary.layers if row.name == "attention"]
-    assert row.params == layer.count_params(), (kind, arguments, shapes)
-    assert summary.total_params == model.count_params()
+    _linter_agrees(keras, _layer(kind, arguments), shapes, case)
+
+
+@settings(max_examples=10, deadline=None)
+@given(attention_layers().filter(lambda case: case[0] == "keras"))
+def test_tf_keras_attention_parameters_equal_its_count_params(case):
+    """tf.keras 2 (the corpus-keras extra): the same arithmetic from its own configs."""
+    tf_keras = pytest.importorskip("tf_keras")
+    _, arguments, shapes = case
+    layer = tf_keras.layers.MultiHeadAttention(name="attention", **arguments)
+    _linter_agrees(tf_keras, layer, shapes, case)
