@@ -301,6 +301,7 @@ def _summaries(paths: list[str], fmt: str, max_bytes: int, declared, selected, e
     else:
         print(render_text([summary for summary in results if summary.kind is not None]))
         if shown:
+            sys.stdout.flush()  # the tables first, then their findings, when both are one stream
             print(text(shown), file=sys.stderr)
     if status == EXIT_USAGE:
         return EXIT_USAGE
