@@ -429,10 +429,17 @@ def check_rotary(report: Report, attention: Attention, size: int) -> None:
     try:
         geometry.rotary_dim(report.unit.label, size, float(fraction), argument=argument)
     except ShapeError as error:
+        rotated = int(size * float(fraction))
         if attention.rotary_odd_fails:
             report.problem(rules.ROTARY_ODD, argument, error.problem)
+        elif rotated + 1 > size:
+            # The cos table has rotated + 1 features; a head of `size` cannot be sliced to it.
+            problem = error.problem.replace(
+                what=error.problem.what + f"; the library's rotary table has {rotated + 1} "
+                f"features, one more than a head of {size}, and the first batch fails",
+            )
+            report.problem(rules.ROTARY_ODD, argument, problem)
         else:
-            rotated = int(size * float(fraction))
             problem = error.problem.replace(
                 what=error.problem.what + f"; the library rounds it up and rotates {rotated + 1} "
                 "features without a word",

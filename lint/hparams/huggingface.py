@@ -518,6 +518,11 @@ for _name in ("mistral", "mixtral", "gemma2", "phi3"):
 # layer_types is validated against num_hidden_layers when the config is read.
 for _name in ("qwen2", "qwen3", "gemma2"):
     _tune(_name, strict_layers=True)
+# The decoders fail on a batch with a negative layer count (transformers 5.24: the cache's
+# __len__ is the layer count, "__len__() should return >= 0"); zero runs an empty stack.
+_DECODERS = ("gpt2", "gpt_neox", "opt", "bloom", "falcon", "llama", "mistral", "mixtral", "gemma")
+for _name in (*_DECODERS, "phi3"):
+    _tune(_name, negative_layers_fail=frozenset(FAMILIES[_name].layers))
 # CLIP's attention dropout is functional: not range-checked in inference.
 for _name in ("clip_text_model", "clip_vision_model"):
     _tune(_name, rates_unchecked=frozenset({"attention_dropout"}))

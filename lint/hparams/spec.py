@@ -37,7 +37,8 @@ class Attention:
     rotary_fraction: str | tuple[str, ...] | None = None  # candidates: the first present wins
     rotary_fraction_default: float = 1.0
     # Odd rotary dimensions: the library fails (True), or rotates one feature more than the
-    # config says (False: transformers' partial rotary, which takes the size from cos).
+    # config says (False: transformers' partial rotary, which takes the size from cos, and
+    # fails when an odd rotary dimension is the whole head: no feature is left to round to).
     rotary_odd_fails: bool = True
     # A rotary fraction above 1: the library fails (True) or rotates the whole head.
     rotary_above_one_fails: bool = False
@@ -70,7 +71,7 @@ class Family:
     # Layer counts of zero or less make the library fail (most build an empty stack).
     strict_layers: bool = False
     # Layer counts whose negative value fails although zero builds and runs (transformers'
-    # BART-style decoders: "__len__() should return >= 0" at the first batch).
+    # decoders, BART-style decoder stacks: "__len__() should return >= 0" at the first batch).
     negative_layers_fail: frozenset[str] = frozenset()
     # Sliding windows of zero or less make the library fail (else: a warning).
     strict_windows: bool = False
