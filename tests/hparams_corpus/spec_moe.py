@@ -3,5 +3,235 @@ and their argument names, per library; ``generate.py`` merges them."""
 
 from bases import DELETE, HF_DEC, HF_DEC_NAMES, HF_ENC, HF_ENC_NAMES, _hf, _kh  # noqa: F401
 
+
+def moe_edits(experts, top_k, expert_width=None, *, count):
+    """Edits a person makes to a mixture of experts: a top-k above the expert count, zero
+    experts, zero top-k, an expert width of the wrong type or zero."""
+    edits = [
+        (
+            "topk-more",
+            "experts",
+            f"{top_k}={count + 1} is more than {experts}={count}",
+            {top_k: count + 1},
+        ),
+        ("topk-equal", "experts", f"{top_k}={count} = {experts}", {top_k: count}),
+        ("topk-zero", "zero", f"{top_k}=0", {top_k: 0}),
+        ("experts-zero", "zero", f"{experts}=0", {experts: 0}),
+        ("experts-one", "experts", f"{experts}=1, {top_k}=1", {experts: 1, top_k: 1}),
+        ("experts-float", "type", f"{experts}={float(count)} (a float)", {experts: float(count)}),
+    ]
+    if expert_width:
+        edits += [
+            ("expert-width-zero", "zero", f"{expert_width}=0", {expert_width: 0}),
+            ("expert-width-float", "type", f"{expert_width}=32.0 (a float)", {expert_width: 32.0}),
+            ("expert-width-str", "type", f'{expert_width}="32" (a string)', {expert_width: "32"}),
+        ]
+    return edits
+
+
+def sparse_step_edits():
+    """Qwen-MoE's choice of sparse layers: decoder_sparse_step and mlp_only_layers."""
+    return [
+        ("sparse-step-two", "experts", "decoder_sparse_step=2", {"decoder_sparse_step": 2}),
+        ("sparse-step-zero", "zero", "decoder_sparse_step=0", {"decoder_sparse_step": 0}),
+        ("sparse-step-three", "experts", "decoder_sparse_step=3", {"decoder_sparse_step": 3}),
+        ("mlp-only-first", "experts", "mlp_only_layers=[0]", {"mlp_only_layers": [0]}),
+        ("mlp-only-outside", "experts", "mlp_only_layers=[5]", {"mlp_only_layers": [5]}),
+    ]
+
+
+def mla_edits():
+    """Multi-head latent attention: LoRA ranks, nope/rope/value head sizes."""
+    return [
+        ("q-lora-null", "mla", "q_lora_rank=null (plain q_proj)", {"q_lora_rank": None}),
+        ("q-lora-zero", "zero", "q_lora_rank=0", {"q_lora_rank": 0}),
+        ("kv-lora-zero", "zero", "kv_lora_rank=0", {"kv_lora_rank": 0}),
+        ("kv-lora-null", "mla", "kv_lora_rank=null", {"kv_lora_rank": None}),
+        ("kv-lora-odd", "mla", "kv_lora_rank=15 (odd)", {"kv_lora_rank": 15}),
+        ("q-lora-odd", "mla", "q_lora_rank=23 (odd)", {"q_lora_rank": 23}),
+        ("kv-lora-float", "type", "kv_lora_rank=16.0 (a float)", {"kv_lora_rank": 16.0}),
+        ("rope-odd", "rotary", "qk_rope_head_dim=7 (odd)", {"qk_rope_head_dim": 7}),
+        ("rope-odd-small", "rotary", "qk_rope_head_dim=3 (odd, <= 4)", {"qk_rope_head_dim": 3}),
+        ("rope-zero", "zero", "qk_rope_head_dim=0", {"qk_rope_head_dim": 0}),
+        ("rope-wide", "mla", "qk_rope_head_dim=16", {"qk_rope_head_dim": 16}),
+        ("nope-zero", "zero", "qk_nope_head_dim=0", {"qk_nope_head_dim": 0}),
+        ("nope-odd", "mla", "qk_nope_head_dim=5", {"qk_nope_head_dim": 5}),
+        ("v-head-wide", "mla", "v_head_dim=24 (not the qk head size)", {"v_head_dim": 24}),
+        ("v-head-zero", "zero", "v_head_dim=0", {"v_head_dim": 0}),
+        ("v-head-null", "mla", "v_head_dim=null", {"v_head_dim": None}),
+        (
+            "shared-zero",
+            "experts",
+            "n_shared_experts=0 (no shared expert)",
+            {"n_shared_experts": 0},
+        ),
+        ("shared-two", "experts", "n_shared_experts=2", {"n_shared_experts": 2}),
+        (
+            "dense-first-all",
+            "experts",
+            "first_k_dense_replace=2 = num_hidden_layers (no MoE layer)",
+            {"first_k_dense_replace": 2},
+        ),
+        (
+            "dense-first-more",
+            "experts",
+            "first_k_dense_replace=5 > num_hidden_layers=2",
+            {"first_k_dense_replace": 5},
+        ),
+        ("dense-first-zero", "experts", "first_k_dense_replace=0", {"first_k_dense_replace": 0}),
+        (
+            "dense-first-negative",
+            "negative",
+            "first_k_dense_replace=-1",
+            {"first_k_dense_replace": -1},
+        ),
+        ("attention-bias", "mla", "attention_bias=true", {"attention_bias": True}),
+    ]
+
+
+def _grouped_edits():
+    return [
+        ("topk-group-more", "experts", "topk_group=3 > n_group=2", {"topk_group": 3}),
+        ("n-group-nondiv", "experts", "n_group=3 does not divide 4 experts", {"n_group": 3}),
+        ("n-group-zero", "zero", "n_group=0", {"n_group": 0}),
+        (
+            "n-group-all",
+            "experts",
+            "n_group=4: one expert per group (top-2 within a group)",
+            {"n_group": 4, "topk_group": 2},
+        ),
+    ]
+
+
+_MLA = {
+    "kv_lora_rank": 16,
+    "q_lora_rank": 24,
+    "qk_nope_head_dim": 8,
+    "qk_rope_head_dim": 8,
+    "v_head_dim": 8,
+    "moe_intermediate_size": 32,
+    "n_routed_experts": 4,
+    "n_shared_experts": 1,
+    "num_experts_per_tok": 2,
+    "first_k_dense_replace": 1,
+    "num_key_value_heads": 4,
+}
+_MLA_NAMES = {**HF_DEC_NAMES}
+
+
+def _mla_geometry(cfg):
+    return {
+        "hidden_width": cfg["hidden_size"],
+        "heads": cfg["num_attention_heads"],
+        # The keys are projected for every head (kv_b_proj): num_key_value_heads is unused.
+        "kv_heads": cfg["num_attention_heads"],
+        "head_size": cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"],
+        "layers": cfg["num_hidden_layers"],
+    }
+
+
 KERAS_HUB: dict = {}
-TRANSFORMERS: dict = {}
+TRANSFORMERS: dict = {
+    "qwen3_moe": _hf(
+        "qwen3_moe",
+        {
+            **HF_DEC,
+            "head_dim": 16,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 32,
+        },
+        {**HF_DEC_NAMES, "head_dim": "head_dim", "window": "sliding_window"},
+        extra_edits=[
+            *moe_edits(
+                "num_local_experts", "num_experts_per_tok", "moe_intermediate_size", count=4
+            ),
+            (
+                "experts-published-spelling",
+                "experts",
+                "num_experts=2 (as published) without num_local_experts (as written)",
+                {"num_experts": 2, "num_local_experts": DELETE},
+            ),
+            (
+                "experts-both-spellings",
+                "experts",
+                "num_experts=0 beside num_local_experts=4",
+                {"num_experts": 0},
+            ),
+            *sparse_step_edits(),
+            ("norm-topk", "experts", "norm_topk_prob=true", {"norm_topk_prob": True}),
+            ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
+            (
+                "sliding-on-window-zero",
+                "window",
+                "use_sliding_window=true, sliding_window=0",
+                {"use_sliding_window": True, "sliding_window": 0},
+            ),
+        ],
+    ),
+    "deepseek_v3": _hf(
+        "deepseek_v3",
+        {**HF_DEC, **_MLA, "n_group": 2, "topk_group": 1},
+        dict(_MLA_NAMES),
+        derives_head=False,
+        geometry=_mla_geometry,
+        extra_edits=[
+            *moe_edits("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", count=4),
+            *mla_edits(),
+            *_grouped_edits(),
+        ],
+    ),
+    "deepseek_v2": _hf(
+        "deepseek_v2",
+        {**HF_DEC, **_MLA},
+        dict(_MLA_NAMES),
+        derives_head=False,
+        geometry=_mla_geometry,
+        extra_edits=[
+            *moe_edits("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", count=4),
+            *mla_edits(),
+            (
+                "group-limited",
+                "experts",
+                'topk_method="group_limited_greedy", n_group=2, topk_group=1',
+                {"topk_method": "group_limited_greedy", "n_group": 2, "topk_group": 1},
+            ),
+            (
+                "group-limited-no-groups",
+                "experts",
+                'topk_method="group_limited_greedy" without n_group',
+                {"topk_method": "group_limited_greedy"},
+            ),
+            ("mlp-bias", "mla", "mlp_bias=true", {"mlp_bias": True}),
+            ("topk-null", "experts", "num_experts_per_tok=null", {"num_experts_per_tok": None}),
+        ],
+    ),
+    "qwen2_moe": _hf(
+        "qwen2_moe",
+        {
+            **HF_DEC,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 32,
+            "shared_expert_intermediate_size": 48,
+        },
+        {**HF_DEC_NAMES, "window": "sliding_window"},
+        extra_edits=[
+            *moe_edits("num_experts", "num_experts_per_tok", "moe_intermediate_size", count=4),
+            *sparse_step_edits(),
+            (
+                "shared-width-zero",
+                "zero",
+                "shared_expert_intermediate_size=0",
+                {"shared_expert_intermediate_size": 0},
+            ),
+            ("qkv-bias-off", "type", "qkv_bias=false", {"qkv_bias": False}),
+            (
+                "sliding-on-window-zero",
+                "window",
+                "use_sliding_window=true, sliding_window=0",
+                {"use_sliding_window": True, "sliding_window": 0},
+            ),
+        ],
+    ),
+}

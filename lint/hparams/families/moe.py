@@ -1,7 +1,743 @@
-"""The ``moe`` group (see ``families/__init__.py``): entries and their formulas."""
+"""The ``moe`` group (see ``families/__init__.py``): mixture-of-experts decoders, multi-head
+latent attention and hybrid stacks; entries and their formulas.
+
+Facts from transformers 5.24.0 (``models/<family>/configuration_*.py``, ``modeling_*.py``)
+shared by the families here (the corpus in tests/hparams_corpus/ shows each):
+
+- Experts are 3D parameters run by ``integrations/moe.py``'s default ``grouped_mm`` kernel,
+  which needs rows of a multiple of 16 bytes: in float32 (the default when a model is built
+  from a config) ``hidden_size`` and the expert width must be multiples of 4, else the first
+  batch fails ("strides should be multiple of 16 bytes").
+- The router takes ``torch.topk(scores, num_experts_per_tok)``: more experts per token than
+  experts fails at the first batch ("selected index k out of range"); zero builds and runs
+  (every mixture outputs zeros).
+- A negative ``num_hidden_layers`` fails ("__len__() should return >= 0"); zero builds an
+  empty stack.
+"""
 
 from __future__ import annotations
 
-from kmha_lint.hparams.spec import Family
+from dataclasses import replace
 
-FAMILIES: tuple[Family, ...] = ()
+from kmha_lint import geometry
+from kmha_lint.hparams import rules
+from kmha_lint.hparams.builders import hf_decoder, hf_family
+from kmha_lint.hparams.checks import Report, _show, check_size, is_int
+from kmha_lint.hparams.params import (
+    _attention,
+    _counted,
+    _flag,
+    _gated,
+    _hf_head_dim,
+    _int,
+    _opt_int,
+    _Unknown,
+)
+from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
+
+# ------------------------------------------------------------------------------------------
+# Shared checks (each returns a function f(unit, report) for Family.extra)
+# ------------------------------------------------------------------------------------------
+
+
+def _known(report: Report, key: str, minimum: int = 0) -> int | None:
+    """The value of `key` when it is a usable integer (not already reported wrong)."""
+    value = report.value(key)
+    if key in report.bad or not is_int(value) or value < minimum:
+        return None
+    return int(value)
+
+
+def _layer_count(report: Report) -> int | None:
+    return _known(report, "num_hidden_layers")
+
+
+def _layers(v) -> int:
+    """num_hidden_layers as the library builds it: a negative count builds no layer (and
+    fails at the first batch, which the checks report)."""
+    value = v.get("num_hidden_layers")
+    if not is_int(value):
+        raise _Unknown("num_hidden_layers")
+    return max(0, int(value))
+
+
+def _present(values, keys: tuple[str, ...]) -> str:
+    """The first of several spellings present in the config (else the last: its default)."""
+    return next((key for key in keys if values.has(key)), keys[-1])
+
+
+def check_used_size(key: str, used, what: str):
+    """A size only some layers use: a zero or negative value is harmless (a warning) when no
+    layer uses it, and checked as any size otherwise. ``used(report)`` says whether a layer
+    uses it (None: unknown)."""
+
+    def check(unit: Unit, report: Report) -> None:
+        value = report.value(key)
+        if is_int(value) and value <= 0 and used(report) is False:
+            report.add(
+                rules.HPARAM_DEGENERATE,
+                key,
+                f"a size of zero or less; no layer uses it ({what}), so the library builds "
+                "and runs, but the value is not the one a layer could use",
+                "a positive integer",
+                str(value),
+                f"set `{key}` to the size you meant",
+            )
+            return
+        check_size(report, key)
+
+    return check
+
+
+def check_top_k(spellings: tuple[str, ...], top_k: str, has_experts, *, none_fails: bool = False):
+    """More experts per token than experts: the router's topk fails at the first batch.
+    `spellings`: the expert count's names (an attribute_map alias first)."""
+
+    def check(unit: Unit, report: Report) -> None:
+        experts = _present(unit.values, spellings)
+        if has_experts(report) is False:
+            return
+        if top_k in report.bad:
+            return
+        value = report.value(top_k)
+        if value is None and none_fails:
+            report.add(
+                rules.HPARAM_WRONG_TYPE,
+                top_k,
+                "no number of experts per token; the router's topk fails at the first batch",
+                "a positive integer",
+                "null",
+                f"set `{top_k}` to how many experts each token is routed to",
+            )
+            return
+        count, k = _known(report, experts), _known(report, top_k)
+        if count is None or k is None or k <= count:
+            return
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            top_k,
+            f"{k} experts per token, more than the {count} experts (`{experts}`); the router's "
+            "topk fails at the first batch",
+            f"at most {experts}={count}",
+            str(k),
+            f"set `{top_k}` <= {count}, or raise `{experts}`",
+        )
+
+    return check
+
+
+def check_expert_rows(width_keys: tuple[str, ...], has_experts):
+    """The grouped_mm experts kernel: rows of a multiple of 16 bytes (4 float32 numbers)."""
+
+    def check(unit: Unit, report: Report) -> None:
+        if has_experts(report) is False:
+            return
+        for key in width_keys:
+            value = _known(report, key, 1)
+            if value is None or value % 4 == 0:
+                continue
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                key,
+                f"{key}={value} is not a multiple of 4; transformers runs the experts with "
+                "its grouped_mm kernel, which needs rows of a multiple of 16 bytes (4 float32 "
+                "numbers, 8 in bfloat16), so the first batch fails",
+                "a multiple of 4 (of 8 for bfloat16)",
+                str(value),
+                f"set `{key}` to a multiple of 8",
+            )
+
+    return check
+
+
+def check_window_when(flag: str, window: str, sliding_layers=None):
+    """A sliding window that only applies when `flag` is true (or some layer slides): zero or
+    less breaks the mask there, and is ignored elsewhere."""
+
+    def check(unit: Unit, report: Report) -> None:
+        value = report.value(window)
+        if value is None:
+            return
+        if not is_int(value):
+            report.add(
+                rules.HPARAM_WRONG_TYPE,
+                window,
+                "wrong type",
+                "a positive integer or null",
+                _show(value),
+                f"write `{window}` as a whole number",
+            )
+            return
+        if value > 0:
+            return
+        slides = sliding_layers(report) if sliding_layers else bool(report.value(flag))
+        if slides:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                window,
+                "a sliding window of zero or less; the sliding-window mask breaks at the first "
+                "batch",
+                "a positive integer",
+                str(value),
+                f"set `{window}` >= 1, or turn `{flag}` off",
+            )
+        else:
+            report.add(
+                rules.HPARAM_DEGENERATE,
+                window,
+                f"a sliding window of zero or less; no layer slides (`{flag}` is off), so the "
+                "library ignores it",
+                "a positive integer",
+                str(value),
+                f"set `{window}` to the window you mean before turning `{flag}` on",
+            )
+
+    return check
+
+
+# ------------------------------------------------------------------------------------------
+# Qwen2-MoE and Qwen3-MoE: decoder_sparse_step and mlp_only_layers choose the sparse layers.
+# ------------------------------------------------------------------------------------------
+
+
+# Qwen3-MoE maps num_experts to num_local_experts (attribute_map), and writes the latter.
+_QWEN_EXPERTS = ("num_local_experts", "num_experts")
+
+
+def _qwen_sparse_layers(values, layers: int) -> list[bool]:
+    """Qwen*MoeDecoderLayer: a mixture where the layer is not in mlp_only_layers, there are
+    experts, and (index + 1) % decoder_sparse_step == 0."""
+    experts = _int(values, _present(values, _QWEN_EXPERTS), 0)
+    only = values.get("mlp_only_layers") or []
+    if not isinstance(only, list):
+        raise _Unknown("mlp_only_layers")
+    if experts == 0:
+        return [False] * layers
+    step = values.get("decoder_sparse_step")
+    if not is_int(step) or step == 0:
+        raise _Unknown("decoder_sparse_step")
+    return [i not in only and (i + 1) % step == 0 for i in range(layers)]
+
+
+def _qwen_plan(report: Report) -> list[bool] | None:
+    layers = _layer_count(report)
+    if layers is None or _present(report.unit.values, _QWEN_EXPERTS) in report.bad:
+        return None
+    try:
+        return _qwen_sparse_layers(report.unit.values, layers)
+    except _Unknown:
+        return None
+
+
+def _qwen_any_sparse(report: Report) -> bool | None:
+    plan = _qwen_plan(report)
+    return None if plan is None else any(plan)
+
+
+def _qwen_any_dense(report: Report) -> bool | None:
+    plan = _qwen_plan(report)
+    return None if plan is None else not all(plan)
+
+
+def _qwen_moe_checks(*shared: str):
+    return (
+        check_used_size("intermediate_size", _qwen_any_dense, "every layer is a mixture"),
+        *(
+            check_used_size(key, _qwen_any_sparse, "no layer is a mixture of experts")
+            for key in ("moe_intermediate_size", *shared)
+        ),
+        check_top_k(_QWEN_EXPERTS, "num_experts_per_tok", _qwen_any_sparse),
+        check_expert_rows(("hidden_size", "moe_intermediate_size"), _qwen_any_sparse),
+    )
+
+
+def _qwen_moe_mlp(v, d: int, *, shared: bool) -> int:
+    """The feed-forward weights of every layer: a dense gated MLP, or a router and experts
+    (and, with `shared`, a shared gated expert with a one-output gate)."""
+    plan = _qwen_sparse_layers(v, _layers(v))
+    total = 0
+    for sparse in plan:
+        if sparse:
+            experts = _int(v, _present(v, _QWEN_EXPERTS))
+            m = _int(v, "moe_intermediate_size", 0)
+            total += experts * d + experts * _gated(d, m)
+            if shared:
+                total += _gated(d, _int(v, "shared_expert_intermediate_size", 0)) + d
+        else:
+            total += _gated(d, _int(v, "intermediate_size"))
+    return total
+
+
+def _qwen_moe_attention_layers(v, *, k: int, q_bias: bool, o_bias: bool, qk_norm: bool) -> int:
+    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    attention = _attention(d, h, k, kv, qkv_bias=q_bias, out_bias=o_bias)
+    layer = attention + 2 * d + (2 * k if qk_norm else 0)
+    return _layers(v) * layer
+
+
+@_counted
+def hf_qwen3_moe(v) -> int:
+    """Qwen3MoeModel: embeddings; per layer attention (attention_bias on q, k, v and o),
+    q/k RMSNorms of the head size, two RMSNorms, a gated MLP or a router and experts; a
+    final RMSNorm. The head size: head_dim where the file has it, else H // n."""
+    d = _int(v, "hidden_size")
+    k = _hf_head_dim(v)
+    bias = _flag(v, "attention_bias", False)
+    layers = _qwen_moe_attention_layers(v, k=k, q_bias=bias, o_bias=bias, qk_norm=True)
+    return _int(v, "vocab_size", 0) * d + layers + _qwen_moe_mlp(v, d, shared=False) + d
+
+
+@_counted
+def hf_qwen2_moe(v) -> int:
+    """Qwen2MoeModel: as Qwen3-MoE without q/k norms, q/k/v biases (qkv_bias), and a shared
+    expert (a gated MLP of shared_expert_intermediate_size) with a one-output gate in every
+    sparse layer."""
+    d = _int(v, "hidden_size")
+    k = _hf_head_dim(v)
+    bias = _flag(v, "qkv_bias", True)
+    layers = _qwen_moe_attention_layers(v, k=k, q_bias=bias, o_bias=False, qk_norm=False)
+    return _int(v, "vocab_size", 0) * d + layers + _qwen_moe_mlp(v, d, shared=True) + d
+
+
+def _qwen2_sliding_layers(report: Report) -> bool:
+    """Qwen2MoeConfig: layer_types as written, else sliding on odd-numbered layers below
+    max_window_layers when use_sliding_window is on."""
+    types = report.value("layer_types")
+    if isinstance(types, list):
+        return "sliding_attention" in types
+    if not report.value("use_sliding_window"):
+        return False
+    layers, below = _layer_count(report), _known(report, "max_window_layers")
+    if layers is None or below is None:
+        return True
+    return any((i + 1) % 2 and i < below for i in range(layers))
+
+
+_QWEN_MOE_SIZES = ("vocab_size", "max_position_embeddings", "num_experts", "num_experts_per_tok")
+
+QWEN3_MOE = hf_decoder(
+    "qwen3_moe",
+    "Qwen3-MoE",
+    derived=FLOORS,
+    extra_sizes=("num_local_experts", "num_experts", "num_experts_per_tok", "decoder_sparse_step"),
+    params_fn=hf_qwen3_moe,
+    vocab_size=151936,
+    hidden_size=2048,
+    intermediate_size=6144,
+    num_hidden_layers=24,
+    num_attention_heads=32,
+    num_key_value_heads=4,
+    max_position_embeddings=32768,
+    use_sliding_window=False,
+    sliding_window=4096,
+    decoder_sparse_step=1,
+    moe_intermediate_size=768,
+    num_experts_per_tok=8,
+    num_experts=128,
+    mlp_only_layers=None,
+    attention_bias=False,
+)
+
+QWEN2_MOE = hf_decoder(
+    "qwen2_moe",
+    "Qwen2-MoE",
+    derived=FLOORS,
+    extra_sizes=("num_experts", "num_experts_per_tok", "decoder_sparse_step"),
+    params_fn=hf_qwen2_moe,
+    vocab_size=151936,
+    hidden_size=2048,
+    intermediate_size=5632,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    num_key_value_heads=16,
+    max_position_embeddings=32768,
+    use_sliding_window=False,
+    sliding_window=4096,
+    max_window_layers=28,
+    decoder_sparse_step=1,
+    moe_intermediate_size=1408,
+    shared_expert_intermediate_size=5632,
+    num_experts_per_tok=4,
+    num_experts=60,
+    mlp_only_layers=None,
+    qkv_bias=True,
+)
+
+
+def _qwen_moe_entry(family: Family, *extra) -> Family:
+    """The generic decoder entry, with the sizes only some layers use moved to the checks
+    that know which layers do, and the Qwen-MoE facts from the corpus."""
+    sizes = tuple(s for s in family.sizes if s != "intermediate_size")
+    return replace(
+        family,
+        sizes=sizes,
+        windows=(),
+        extra=(*family.extra, *extra),
+        # Zero layers build an empty stack (Qwen3-MoE); negative ones fail.
+        strict_layers=True,
+        # No experts: every layer is a dense MLP. No expert per token: zero outputs.
+        zero_ok=frozenset(
+            {*_QWEN_EXPERTS, "num_experts_per_tok", "shared_expert_intermediate_size"}
+        ),
+        negative_ok=frozenset({"decoder_sparse_step"}),
+        attention=tuple(replace(a, rotary_above_one_fails=True) for a in family.attention),
+    )
+
+
+QWEN3_MOE = _qwen_moe_entry(
+    QWEN3_MOE,
+    *_qwen_moe_checks(),
+    check_window_when("use_sliding_window", "sliding_window"),
+)
+# Qwen3-MoE writes no layer_types: zero layers build an empty stack and run.
+QWEN3_MOE = replace(QWEN3_MOE, zero_ok=QWEN3_MOE.zero_ok | {"num_hidden_layers"})
+QWEN2_MOE = _qwen_moe_entry(
+    QWEN2_MOE,
+    *_qwen_moe_checks("shared_expert_intermediate_size"),
+    check_window_when("use_sliding_window", "sliding_window", _qwen2_sliding_layers),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# DeepSeek-V2 and V3: multi-head latent attention, routed and shared experts after
+# first_k_dense_replace dense layers.
+# ------------------------------------------------------------------------------------------
+
+_MLA_PARTS = ("qk_nope_head_dim", "qk_rope_head_dim")
+
+
+def _deepseek_moe_layers(report: Report) -> int | None:
+    layers, first = _layer_count(report), report.value("first_k_dense_replace")
+    if layers is None or not is_int(first):
+        return None
+    return max(0, layers - max(first, 0))
+
+
+def _deepseek_any_moe(report: Report) -> bool | None:
+    moe = _deepseek_moe_layers(report)
+    return None if moe is None else moe > 0
+
+
+def _deepseek_any_dense(report: Report) -> bool | None:
+    layers, first = _layer_count(report), report.value("first_k_dense_replace")
+    if layers is None or not is_int(first):
+        return None
+    return min(layers, first) > 0
+
+
+def _check_first_dense(unit: Unit, report: Report) -> None:
+    layers, first = _layer_count(report), report.value("first_k_dense_replace")
+    if layers is None or not is_int(first) or layers == 0:
+        return
+    if first < 0:
+        report.add(
+            rules.HPARAM_DEGENERATE,
+            "first_k_dense_replace",
+            "a negative number of leading dense layers; the library reads it as 0 (every "
+            "layer is a mixture of experts)",
+            f"an integer in [0, {layers}]",
+            str(first),
+            "set `first_k_dense_replace` to the number of dense layers before the experts",
+        )
+    elif first >= layers:
+        report.add(
+            rules.HPARAM_DEGENERATE,
+            "first_k_dense_replace",
+            f"first_k_dense_replace={first} covers all {layers} layers; the library builds a "
+            "dense model and the expert settings are unused",
+            f"an integer below num_hidden_layers={layers}",
+            str(first),
+            "lower `first_k_dense_replace`, or drop the expert settings",
+        )
+
+
+def _check_mla(*, rotary_table_key: str | None, pairs: bool):
+    """Multi-head latent attention: the library repeats the (already per-head) keys
+    heads // num_key_value_heads times, so anything but 1 fails; the rotary part rotates
+    pairs; DeepSeek-V2's complex rotary needs even offsets (pairs=True); DeepSeek-V3 builds
+    its rotary table for `head_dim` where the file has it (rotary_table_key)."""
+
+    def check(unit: Unit, report: Report) -> None:
+        heads, kv = (
+            _known(report, "num_attention_heads", 1),
+            _known(report, "num_key_value_heads", 1),
+        )
+        if heads is not None and kv is not None and heads // kv > 1:
+            report.add(
+                rules.KEY_VALUE_HEADS,
+                "num_key_value_heads",
+                f"multi-head latent attention projects keys for all {heads} heads, and the "
+                f"library then repeats them num_attention_heads // num_key_value_heads = "
+                f"{heads // kv} times, so the first batch fails",
+                f"num_key_value_heads=num_attention_heads={heads}",
+                str(kv),
+                f"set `num_key_value_heads` to {heads}",
+            )
+        rope = _known(report, "qk_rope_head_dim", 1)
+        if rope is None:
+            return
+        try:
+            geometry.rotary_dim(unit.label, rope, 1.0, argument="qk_rope_head_dim")
+        except geometry.ShapeError as error:
+            report.problem(rules.ROTARY_ODD, "qk_rope_head_dim", error.problem)
+            return
+        if rotary_table_key and unit.values.has(rotary_table_key):
+            table = report.value(rotary_table_key)
+            if table is None:
+                width, n = _known(report, "hidden_size", 1), heads
+                table = width // n if width and n else None
+            if is_int(table) and table != rope:
+                report.add(
+                    rules.ROTARY_ODD,
+                    rotary_table_key,
+                    f"the rotary table is built for `{rotary_table_key}`={table} features, "
+                    f"but qk_rope_head_dim={rope} are rotated; the first batch fails",
+                    f"{rotary_table_key}=qk_rope_head_dim={rope}",
+                    str(table),
+                    f"set `{rotary_table_key}` to {rope}, or remove it",
+                )
+        if pairs:
+            for key in ("qk_nope_head_dim", "kv_lora_rank"):
+                value = _known(report, key, 1)
+                if value is not None and value % 2:
+                    report.add(
+                        rules.ROTARY_ODD,
+                        key,
+                        f"{key}={value} is odd; the rotary part starts after it, and the "
+                        "library's complex rotary view needs it at an even offset (float32), "
+                        "so the first batch fails",
+                        "an even number",
+                        str(value),
+                        f"set `{key}` to an even number",
+                    )
+
+    return check
+
+
+def _check_groups(method_key: str | None, *, two_per_group: bool):
+    """Group-limited routing (n_group, topk_group): groups must split the experts evenly,
+    DeepSeek-V3 scores a group by its best two experts, and topk_group <= n_group."""
+
+    def check(unit: Unit, report: Report) -> None:
+        if _deepseek_any_moe(report) is False:
+            return
+        if method_key and report.value(method_key) != "group_limited_greedy":
+            return
+        experts = _known(report, "n_routed_experts")
+        for key in ("n_group", "topk_group"):
+            if report.value(key) is None:
+                report.add(
+                    rules.HPARAM_WRONG_TYPE,
+                    key,
+                    "group-limited routing without a group count; the router fails at the "
+                    "first batch",
+                    "a positive integer",
+                    "null",
+                    f"set `{key}`",
+                )
+                return
+        groups, top = _known(report, "n_group", 1), _known(report, "topk_group")
+        if experts is None or groups is None:
+            return
+        least = 2 if two_per_group else 1
+        if experts % groups or experts // groups < least:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "n_group",
+                f"n_group={groups} groups of the {experts} experts: the router views the "
+                f"experts as n_group equal groups"
+                + (" and scores each by its best two" if two_per_group else "")
+                + ", so the first batch fails",
+                f"a divisor of n_routed_experts={experts} leaving >= {least} per group",
+                str(groups),
+                "set `n_group` to a divisor of `n_routed_experts`",
+            )
+        elif top is not None and top > groups:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "topk_group",
+                f"topk_group={top} groups chosen of n_group={groups}; the router's topk fails "
+                "at the first batch",
+                f"at most n_group={groups}",
+                str(top),
+                f"set `topk_group` <= {groups}",
+            )
+
+    return check
+
+
+def _check_q_lora_rank(unit: Unit, report: Report) -> None:
+    """q_lora_rank: null means a plain q_proj; otherwise a size (zero builds and runs)."""
+    if report.value("q_lora_rank") is not None:
+        check_size(report, "q_lora_rank")
+
+
+def _deepseek_mlp(v, d: int, i: int, bias: bool) -> int:
+    return _gated(d, i) + ((2 * i + d) if bias else 0)
+
+
+def _hf_deepseek(v, *, mlp_bias: bool) -> int:
+    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads", 0)
+    q_rank = v.get("q_lora_rank")
+    attention = geometry.mla_projection_params(
+        d,
+        h,
+        q_lora_rank=None if q_rank is None else _int(v, "q_lora_rank", 0),
+        kv_lora_rank=_int(v, "kv_lora_rank", 0),
+        qk_nope_head_dim=_int(v, "qk_nope_head_dim", 0),
+        qk_rope_head_dim=_int(v, "qk_rope_head_dim", 0),
+        v_head_dim=_int(v, "v_head_dim", 0),
+        bias=_flag(v, "attention_bias", False),
+    )
+    layers = _layers(v)
+    first = v.get("first_k_dense_replace")
+    if not is_int(first):
+        raise _Unknown("first_k_dense_replace")
+    dense = min(layers, max(first, 0))
+    total = layers * (attention + 2 * d)
+    if dense:
+        total += dense * _deepseek_mlp(v, d, _int(v, "intermediate_size"), mlp_bias)
+    if layers - dense:
+        experts, m = _int(v, "n_routed_experts", 0), _int(v, "moe_intermediate_size", 0)
+        shared = _int(v, "n_shared_experts", 0) * m
+        moe = experts * d + experts * _gated(d, m) + _deepseek_mlp(v, d, shared, mlp_bias)
+        total += (layers - dense) * moe
+    return _int(v, "vocab_size", 0) * d + total + d
+
+
+@_counted
+def hf_deepseek_v3(v) -> int:
+    """DeepseekV3Model: embeddings; per layer multi-head latent attention
+    (geometry.mla_projection_params), two RMSNorms, and a gated MLP (the first
+    first_k_dense_replace layers) or a router (E x H; its score correction bias is a buffer),
+    E experts and a shared gated MLP of n_shared_experts * moe_intermediate_size; a final
+    RMSNorm."""
+    return _hf_deepseek(v, mlp_bias=False)
+
+
+@_counted
+def hf_deepseek_v2(v) -> int:
+    """DeepseekV2Model: as V3, with mlp_bias on the dense MLPs and the shared experts."""
+    return _hf_deepseek(v, mlp_bias=_flag(v, "mlp_bias", False))
+
+
+def _deepseek(name: str, title: str, *, divisible: bool, params_fn, extra=(), **defaults):
+    return hf_family(
+        name,
+        title,
+        (
+            Attention(
+                "hidden_size",
+                "num_attention_heads",
+                head_dim_parts=_MLA_PARTS,
+                derived=DIVISIBLE if divisible else EXPLICIT,
+                divisible_even_with_head_dim=divisible,
+            ),
+        ),
+        sizes=(
+            "vocab_size",
+            "max_position_embeddings",
+            "num_key_value_heads",
+            "kv_lora_rank",
+            "qk_nope_head_dim",
+            "qk_rope_head_dim",
+            "v_head_dim",
+            "n_shared_experts",
+            "num_experts_per_tok",
+        ),
+        rates=("attention_dropout",),
+        rates_unchecked=frozenset({"attention_dropout"}),
+        padding_id="pad_token_id",
+        strict_layers=True,
+        zero_ok=frozenset(
+            {"num_hidden_layers", "kv_lora_rank", "q_lora_rank", "num_experts_per_tok"}
+        ),
+        zero_valid=frozenset({"qk_nope_head_dim", "n_shared_experts"}),
+        extra=(
+            check_used_size("intermediate_size", _deepseek_any_dense, "no dense layer"),
+            check_used_size("moe_intermediate_size", _deepseek_any_moe, "no expert layer"),
+            check_used_size("n_routed_experts", _deepseek_any_moe, "no expert layer"),
+            check_top_k(
+                ("n_routed_experts",), "num_experts_per_tok", _deepseek_any_moe, none_fails=True
+            ),
+            check_expert_rows(("hidden_size", "moe_intermediate_size"), _deepseek_any_moe),
+            _check_first_dense,
+            _check_q_lora_rank,
+            *extra,
+        ),
+        defaults={
+            "num_key_value_heads": None,
+            "q_lora_rank": 1536,
+            "kv_lora_rank": 512,
+            "qk_rope_head_dim": 64,
+            "qk_nope_head_dim": 128,
+            "v_head_dim": 128,
+            "attention_bias": False,
+            **defaults,
+        },
+        params=params_fn,
+    )
+
+
+DEEPSEEK_V3 = _deepseek(
+    "deepseek_v3",
+    "DeepSeek-V3",
+    divisible=False,
+    params_fn=hf_deepseek_v3,
+    extra=(
+        _check_mla(rotary_table_key="head_dim", pairs=False),
+        _check_groups(None, two_per_group=True),
+    ),
+    vocab_size=129280,
+    hidden_size=7168,
+    intermediate_size=18432,
+    moe_intermediate_size=2048,
+    num_hidden_layers=61,
+    num_attention_heads=128,
+    n_shared_experts=1,
+    n_routed_experts=256,
+    n_group=8,
+    topk_group=4,
+    num_experts_per_tok=8,
+    first_k_dense_replace=3,
+    max_position_embeddings=4096,
+    bos_token_id=0,
+    eos_token_id=1,
+)
+# Zero heads build an empty attention (the keys are repeated 0 // kv = 0 times) and run.
+DEEPSEEK_V3 = replace(
+    DEEPSEEK_V3,
+    zero_ok=DEEPSEEK_V3.zero_ok | {"num_attention_heads"},
+    sizes=(*DEEPSEEK_V3.sizes, "n_group"),
+)
+
+DEEPSEEK_V2 = _deepseek(
+    "deepseek_v2",
+    "DeepSeek-V2",
+    divisible=True,
+    params_fn=hf_deepseek_v2,
+    extra=(
+        _check_mla(rotary_table_key=None, pairs=True),
+        _check_groups("topk_method", two_per_group=False),
+    ),
+    vocab_size=102400,
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    max_position_embeddings=2048,
+    first_k_dense_replace=0,
+    n_group=None,
+    n_routed_experts=64,
+    n_shared_experts=2,
+    topk_group=None,
+    topk_method="greedy",
+    num_experts_per_tok=None,
+    moe_intermediate_size=1407,
+    mlp_bias=False,
+    bos_token_id=1,
+    eos_token_id=2,
+)
+
+FAMILIES: tuple[Family, ...] = (QWEN3_MOE, DEEPSEEK_V3, DEEPSEEK_V2, QWEN2_MOE)
