@@ -740,4 +740,546 @@ DEEPSEEK_V2 = _deepseek(
     eos_token_id=2,
 )
 
-FAMILIES: tuple[Family, ...] = (QWEN3_MOE, DEEPSEEK_V3, DEEPSEEK_V2, QWEN2_MOE)
+
+# ------------------------------------------------------------------------------------------
+# Decoders whose every layer is a mixture (gpt_oss, phimoe, granitemoe) and Llama 4's text
+# model (moe_layers choose the mixtures; a shared expert beside the routed ones).
+# ------------------------------------------------------------------------------------------
+
+
+def _all_sparse(report: Report) -> bool | None:
+    layers = _layer_count(report)
+    return None if layers is None else layers > 0
+
+
+def check_layer_lists(*keys: str):
+    """Per-layer lists written in the file (to_dict writes them): layer_types of another
+    length fails when the config is read (validate_layer_type); a shorter per-layer list
+    fails when the layers are built (indexed per layer)."""
+
+    def check(unit: Unit, report: Report) -> None:
+        layers = _layer_count(report)
+        if layers is None:
+            return
+        for key in keys:
+            value = report.value(key)
+            if not isinstance(value, list):
+                continue
+            short = len(value) < layers if key != "layer_types" else len(value) != layers
+            if short:
+                report.add(
+                    rules.HPARAM_OUT_OF_RANGE,
+                    key,
+                    f"`{key}` lists {len(value)} layers and num_hidden_layers is {layers}; the "
+                    + (
+                        "config class rejects it (validate_layer_type)"
+                        if key == "layer_types"
+                        else "layers are built by index into it, so building fails"
+                    ),
+                    f"one entry per layer ({layers})",
+                    f"{len(value)} entries",
+                    f"write `{key}` for {layers} layers, or remove it to let the library derive it",
+                )
+
+    return check
+
+
+def _experts_or_none(v, key: str) -> int:
+    return _int(v, key, 0)
+
+
+@_counted
+def hf_gpt_oss(v) -> int:
+    """GptOssModel: attention with biases on q, k, v and o (attention_bias, default true)
+    and one sink logit per head; two RMSNorms; a router with bias; experts with biases
+    (gate_up_proj (E, H, 2I) + (E, 2I), down_proj (E, I, H) + (E, H)) in every layer."""
+    d = _int(v, "hidden_size")
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    bias = _flag(v, "attention_bias", True)
+    e, i = _experts_or_none(v, "num_local_experts"), _int(v, "intermediate_size")
+    attention = _attention(d, h, k, kv, qkv_bias=bias, out_bias=bias) + h
+    experts = e * (d + 1) + e * (d * 2 * i + 2 * i + i * d + d)
+    return _int(v, "vocab_size", 0) * d + _layers(v) * (attention + 2 * d + experts) + d
+
+
+def _plain_moe(v, *, norm: int) -> int:
+    """Attention (attention_bias on q, k, v and o), two norms, a router without bias and E
+    gated experts of intermediate_size in every layer; a final norm."""
+    d = _int(v, "hidden_size")
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    bias = _flag(v, "attention_bias", False)
+    e, i = _experts_or_none(v, "num_local_experts"), _int(v, "intermediate_size", 0)
+    layer = _attention(d, h, k, kv, qkv_bias=bias, out_bias=bias) + 2 * norm
+    layer += e * d + e * _gated(d, i)
+    return _int(v, "vocab_size", 0) * d + _layers(v) * layer + norm
+
+
+@_counted
+def hf_phimoe(v) -> int:
+    """PhimoeModel: LayerNorms with bias (2H each) instead of RMSNorms."""
+    return _plain_moe(v, norm=2 * _int(v, "hidden_size"))
+
+
+@_counted
+def hf_granitemoe(v) -> int:
+    """GraniteMoeModel: RMSNorms; the multipliers are scalars, not weights."""
+    return _plain_moe(v, norm=_int(v, "hidden_size"))
+
+
+def llama4_moe_layers(v, layers: int) -> list[int]:
+    """Llama4TextConfig.moe_layers: as written, else every interleave_moe_layer_step-th layer
+    (range(step - 1, layers, step))."""
+    written = v.get("moe_layers")
+    if isinstance(written, list):
+        return [i for i in written if is_int(i)]
+    step = _int(v, "interleave_moe_layer_step")
+    return list(range(step - 1, layers, step))
+
+
+@_counted
+def hf_llama4_text(v) -> int:
+    """Llama4TextModel (the text model of Llama 4, also inside the llama4 container):
+    embeddings; per layer attention (attention_bias on q, k, v and o; the q/k L2 norm has no
+    weight), two RMSNorms, and on the moe_layers a router (E x H), E experts (gate_up_proj
+    (E, H, 2I), down_proj (E, I, H)) and a shared gated MLP of intermediate_size, elsewhere a
+    gated MLP of intermediate_size_mlp; a final RMSNorm."""
+    d = _int(v, "hidden_size")
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    bias = _flag(v, "attention_bias", False)
+    layers = _layers(v)
+    attention = _attention(d, h, k, kv, qkv_bias=bias, out_bias=bias)
+    total = layers * (attention + 2 * d)
+    moe = set(llama4_moe_layers(v, layers))
+    for index in range(layers):
+        if index in moe:
+            e, i = _int(v, "num_local_experts", 0), _int(v, "intermediate_size", 0)
+            total += e * d + e * 3 * d * i + _gated(d, i)
+        else:
+            total += _gated(d, _int(v, "intermediate_size_mlp", 0))
+    return _int(v, "vocab_size", 0) * d + total + d
+
+
+def _llama4_any(moe: bool):
+    def used(report: Report) -> bool | None:
+        layers = _layer_count(report)
+        if layers is None:
+            return None
+        try:
+            chosen = set(llama4_moe_layers(report.unit.values, layers))
+        except _Unknown:
+            return None
+        if moe:
+            return any(i in chosen for i in range(layers))
+        return any(i not in chosen for i in range(layers))
+
+    return used
+
+
+def _plain_moe_entry(name, title, *, params_fn, extra=(), zero_ok=(), **defaults) -> Family:
+    family = hf_decoder(
+        name,
+        title,
+        derived=FLOORS,
+        extra_sizes=("num_local_experts", "num_experts_per_tok"),
+        params_fn=params_fn,
+        **defaults,
+    )
+    return replace(
+        family,
+        extra=(*family.extra, *extra),
+        zero_ok=frozenset({"num_experts_per_tok", *zero_ok}),
+        attention=tuple(replace(a, rotary_above_one_fails=True) for a in family.attention),
+    )
+
+
+GPT_OSS = _plain_moe_entry(
+    "gpt_oss",
+    "gpt-oss",
+    params_fn=hf_gpt_oss,
+    extra=(
+        check_top_k(("num_local_experts",), "num_experts_per_tok", _all_sparse),
+        check_expert_rows(("hidden_size", "intermediate_size"), _all_sparse),
+        check_layer_lists("layer_types"),
+    ),
+    vocab_size=201088,
+    hidden_size=2880,
+    intermediate_size=2880,
+    head_dim_default=64,
+    num_hidden_layers=36,
+    num_attention_heads=64,
+    num_key_value_heads=8,
+    num_local_experts=128,
+    num_experts_per_tok=4,
+    sliding_window=128,
+    max_position_embeddings=131072,
+    attention_bias=True,
+)
+# layer_types is written: layer counts must match it; every other layer slides.
+GPT_OSS = replace(
+    GPT_OSS,
+    windows=("sliding_window",),
+    strict_windows=True,
+    strict_layers=True,
+)
+
+PHIMOE = _plain_moe_entry(
+    "phimoe",
+    "Phi-3.5-MoE",
+    params_fn=hf_phimoe,
+    extra=(check_expert_rows(("hidden_size", "intermediate_size"), _all_sparse),),
+    vocab_size=32064,
+    hidden_size=4096,
+    intermediate_size=6400,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    num_local_experts=16,
+    num_experts_per_tok=2,
+    max_position_embeddings=4096 * 32,
+    sliding_window=None,
+    attention_bias=False,
+    pad_token_id=None,
+)
+# sparsemixer always routes each token to two experts: num_experts_per_tok is not read.
+PHIMOE = replace(
+    PHIMOE,
+    windows=("sliding_window",),
+    strict_windows=True,
+    strict_layers=True,
+    zero_ok=frozenset({"num_hidden_layers", "num_experts_per_tok"}),
+)
+
+GRANITEMOE = _plain_moe_entry(
+    "granitemoe",
+    "GraniteMoE",
+    params_fn=hf_granitemoe,
+    extra=(
+        check_top_k(("num_local_experts",), "num_experts_per_tok", _all_sparse, none_fails=True),
+        check_expert_rows(("hidden_size", "intermediate_size"), _all_sparse),
+    ),
+    vocab_size=32000,
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=None,
+    num_local_experts=8,
+    num_experts_per_tok=2,
+    max_position_embeddings=2048,
+    attention_bias=False,
+)
+GRANITEMOE = replace(
+    GRANITEMOE,
+    strict_layers=True,
+    zero_ok=frozenset({"num_hidden_layers", "num_experts_per_tok"}),
+)
+
+LLAMA4_TEXT = _plain_moe_entry(
+    "llama4_text",
+    "Llama 4 (text)",
+    params_fn=hf_llama4_text,
+    extra=(
+        check_top_k(("num_local_experts",), "num_experts_per_tok", _llama4_any(True)),
+        check_used_size("intermediate_size_mlp", _llama4_any(False), "every layer is a mixture"),
+        check_layer_lists("layer_types", "no_rope_layers"),
+    ),
+    zero_ok=("intermediate_size",),
+    vocab_size=202048,
+    hidden_size=5120,
+    intermediate_size=8192,
+    intermediate_size_mlp=16384,
+    head_dim_default=128,
+    num_hidden_layers=48,
+    num_attention_heads=40,
+    num_key_value_heads=8,
+    num_local_experts=16,
+    num_experts_per_tok=1,
+    interleave_moe_layer_step=1,
+    moe_layers=None,
+    max_position_embeddings=4096 * 32,
+    attention_bias=False,
+)
+LLAMA4_TEXT = replace(LLAMA4_TEXT, strict_layers=True)
+
+
+# ------------------------------------------------------------------------------------------
+# State-space stacks: Mamba, Falcon-Mamba (no attention), Jamba (Mamba and attention layers,
+# dense and expert feed-forwards).
+# ------------------------------------------------------------------------------------------
+
+
+def _dt_rank(v, key: str, d: int) -> int:
+    """time_step_rank / mamba_dt_rank: "auto" is ceil(hidden_size / 16)."""
+    value = v.get(key)
+    if value == "auto":
+        return -(-d // 16)
+    return _int(v, key)
+
+
+def _mamba_mixer(
+    d: int,
+    inner: int,
+    state: int,
+    conv: int,
+    rank: int,
+    *,
+    bias: bool,
+    conv_bias: bool,
+    norms: int = 0,
+) -> int:
+    """One Mamba mixer: in_proj H->2I, a depthwise conv1d of `conv` taps, x_proj I->(R+2N),
+    dt_proj R->I with bias, A_log (I, N), D (I), out_proj I->H (+ `norms`: Jamba's RMSNorms
+    of dt, B and C)."""
+    total = d * 2 * inner + inner * conv + inner * (rank + 2 * state) + rank * inner + inner
+    total += inner * state + inner + inner * d + norms
+    if bias:
+        total += 2 * inner + d
+    if conv_bias:
+        total += inner
+    return total
+
+
+@_counted
+def hf_mamba(v) -> int:
+    """MambaModel and FalconMambaModel (whose extra B/C/dt norms have no weights):
+    embeddings, per layer an RMSNorm and a mixer, a final RMSNorm. intermediate_size is the
+    value written in the file (to_dict writes expand * hidden_size), else expand * hidden."""
+    d = _int(v, "hidden_size")
+    inner = v.get("intermediate_size")
+    inner = _int(v, "intermediate_size") if inner is not None else d * _int(v, "expand")
+    mixer = _mamba_mixer(
+        d,
+        inner,
+        _int(v, "state_size", 0),
+        _int(v, "conv_kernel", 0),
+        _dt_rank(v, "time_step_rank", d),
+        bias=_flag(v, "use_bias", False),
+        conv_bias=_flag(v, "use_conv_bias", True),
+    )
+    return _int(v, "vocab_size", 0) * d + _layers(v) * (d + mixer) + d
+
+
+def _mamba_entry(name: str, title: str, **defaults) -> Family:
+    return hf_family(
+        name,
+        title,
+        (),
+        sizes=("vocab_size", "hidden_size", "state_size", "conv_kernel", "intermediate_size"),
+        strict_layers=True,
+        zero_ok=frozenset({"num_hidden_layers", "state_size"}),
+        extra=(_check_dt_rank("time_step_rank"),),
+        defaults={
+            "hidden_size": 768,
+            "state_size": 16,
+            "num_hidden_layers": 32,
+            "expand": 2,
+            "conv_kernel": 4,
+            "time_step_rank": "auto",
+            "use_bias": False,
+            "use_conv_bias": True,
+            **defaults,
+        },
+        params=hf_mamba,
+    )
+
+
+def _check_dt_rank(key: str):
+    """The rank of the time-step projection: "auto" or a positive integer."""
+
+    def check(unit: Unit, report: Report) -> None:
+        value = report.value(key)
+        if value == "auto":
+            return
+        if not is_int(value):
+            report.add(
+                rules.HPARAM_WRONG_TYPE,
+                key,
+                "wrong type",
+                '"auto" or a positive integer',
+                _show(value),
+                f'write `{key}` as a whole number, or "auto" (hidden_size / 16)',
+            )
+        elif value <= 0:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                key,
+                "out of range; the time-step initialisation divides by it",
+                '"auto" or a positive integer',
+                str(value),
+                f"set `{key}` >= 1",
+            )
+
+    return check
+
+
+MAMBA = _mamba_entry(
+    "mamba", "Mamba", vocab_size=50280, pad_token_id=0, bos_token_id=0, eos_token_id=0
+)
+FALCON_MAMBA = _mamba_entry(
+    "falcon_mamba", "Falcon-Mamba", vocab_size=65024, pad_token_id=0, bos_token_id=0, eos_token_id=0
+)
+
+
+def jamba_layer_kinds(v, layers: int) -> list[tuple[bool, bool]]:
+    """JambaConfig.layers_block_type and layers_num_experts: (attention?, experts?) per
+    layer: attention where i % attn_layer_period == attn_layer_offset, experts (more than
+    one) where i % expert_layer_period == expert_layer_offset."""
+    attn_period, attn_offset = _int(v, "attn_layer_period"), _int(v, "attn_layer_offset", 0)
+    exp_period, exp_offset = _int(v, "expert_layer_period"), _int(v, "expert_layer_offset", 0)
+    experts = _int(v, "num_experts", 0)
+    return [
+        (i % attn_period == attn_offset, experts > 1 and i % exp_period == exp_offset)
+        for i in range(layers)
+    ]
+
+
+@_counted
+def hf_jamba(v) -> int:
+    """JambaModel: embeddings; per layer two RMSNorms, attention (no biases, H // n head
+    size) or a Mamba mixer (mamba_expand * H inner, mamba_dt_rank, with RMSNorms of dt, B and
+    C), and a gated MLP or a router and experts of intermediate_size; a final RMSNorm."""
+    d, i = _int(v, "hidden_size"), _int(v, "intermediate_size", 0)
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    attention = _attention(d, h, d // h, kv, qkv_bias=False, out_bias=False)
+    state, rank = _int(v, "mamba_d_state", 0), _dt_rank(v, "mamba_dt_rank", d)
+    mixer = _mamba_mixer(
+        d,
+        _int(v, "mamba_expand") * d,
+        state,
+        _int(v, "mamba_d_conv"),
+        rank,
+        bias=_flag(v, "mamba_proj_bias", False),
+        conv_bias=_flag(v, "mamba_conv_bias", True),
+        norms=rank + 2 * state,
+    )
+    e = _int(v, "num_experts", 0)
+    total = 0
+    for attends, sparse in jamba_layer_kinds(v, _layers(v)):
+        total += 2 * d + (attention if attends else mixer)
+        total += e * d + e * _gated(d, i) if sparse else _gated(d, i)
+    return _int(v, "vocab_size", 0) * d + total + d
+
+
+def _jamba_any_attention(report: Report) -> bool | None:
+    layers = _layer_count(report)
+    if layers is None:
+        return None
+    try:
+        return any(a for a, _ in jamba_layer_kinds(report.unit.values, layers))
+    except (_Unknown, ZeroDivisionError):
+        return None
+
+
+def _jamba_any_sparse(report: Report) -> bool | None:
+    layers = _layer_count(report)
+    if layers is None:
+        return None
+    try:
+        return any(e for _, e in jamba_layer_kinds(report.unit.values, layers))
+    except (_Unknown, ZeroDivisionError):
+        return None
+
+
+def _check_jamba_periods(unit: Unit, report: Report) -> None:
+    """validate_architecture: each offset below its period; and a stack without any
+    attention layer fails at the first batch (the cache asks an attention layer for the
+    sequence length)."""
+    for kind in ("attn", "expert"):
+        period = _known(report, f"{kind}_layer_period", 1)
+        offset = _known(report, f"{kind}_layer_offset")
+        if period is not None and offset is not None and offset >= period:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                f"{kind}_layer_offset",
+                f"{kind}_layer_offset={offset} is not below {kind}_layer_period={period}; the "
+                "config class rejects it (validate_architecture)",
+                f"an integer in [0, {period})",
+                str(offset),
+                f"set `{kind}_layer_offset` below `{kind}_layer_period`",
+            )
+            return
+    layers = _layer_count(report)
+    if layers and _jamba_any_attention(report) is False:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "attn_layer_offset",
+            f"no attention layer among the {layers} layers (attention where index % "
+            "attn_layer_period == attn_layer_offset); the first batch fails",
+            "an attention layer in the stack",
+            str(report.value("attn_layer_offset")),
+            "lower `attn_layer_offset`, or add layers",
+        )
+
+
+JAMBA = hf_decoder(
+    "jamba",
+    "Jamba",
+    derived=FLOORS,
+    extra_sizes=(
+        "num_experts",
+        "num_experts_per_tok",
+        "attn_layer_period",
+        "expert_layer_period",
+        "mamba_d_state",
+        "mamba_d_conv",
+        "mamba_expand",
+    ),
+    params_fn=hf_jamba,
+    vocab_size=65536,
+    hidden_size=4096,
+    intermediate_size=14336,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    max_position_embeddings=262144,
+    num_experts_per_tok=2,
+    num_experts=16,
+    expert_layer_period=2,
+    expert_layer_offset=1,
+    attn_layer_period=8,
+    attn_layer_offset=4,
+    mamba_d_state=16,
+    mamba_d_conv=4,
+    mamba_expand=2,
+    mamba_dt_rank="auto",
+    mamba_conv_bias=True,
+    mamba_proj_bias=False,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+)
+JAMBA = replace(
+    JAMBA,
+    # Jamba has no rotary embedding.
+    attention=tuple(replace(a, rotary=False, head_dim=None) for a in JAMBA.attention),
+    strict_layers=True,
+    zero_ok=frozenset({"num_hidden_layers", "num_experts", "num_experts_per_tok", "mamba_d_state"}),
+    extra=(
+        check_top_k(("num_experts",), "num_experts_per_tok", _jamba_any_sparse),
+        check_expert_rows(("hidden_size", "intermediate_size"), _jamba_any_sparse),
+        _check_jamba_periods,
+        _check_dt_rank("mamba_dt_rank"),
+    ),
+)
+
+
+FAMILIES: tuple[Family, ...] = (
+    QWEN3_MOE,
+    DEEPSEEK_V3,
+    DEEPSEEK_V2,
+    QWEN2_MOE,
+    GPT_OSS,
+    LLAMA4_TEXT,
+    PHIMOE,
+    GRANITEMOE,
+    MAMBA,
+    FALCON_MAMBA,
+    JAMBA,
+)
