@@ -1,7 +1,7 @@
 """Corpus tables of the ``moe`` group (see lint/hparams/families/__init__.py): tiny originals
 and their argument names, per library; ``generate.py`` merges them."""
 
-from bases import DELETE, HF_DEC, HF_DEC_NAMES, HF_ENC, HF_ENC_NAMES, _hf, _kh  # noqa: F401
+from bases import DEC, DEC_NAMES, DELETE, HF_DEC, HF_DEC_NAMES, _hf, _kh
 
 
 def moe_edits(experts, top_k, expert_width=None, *, count):
@@ -178,7 +178,51 @@ MAMBA_SPEC = {
     ],
 }
 
-KERAS_HUB: dict = {}
+KERAS_HUB: dict = {
+    "Qwen3MoeBackbone": _kh(
+        "Qwen3MoeBackbone",
+        {**DEC, "head_dim": 16, "moe_intermediate_dim": 32, "num_experts": 4, "top_k": 2},
+        {**DEC_NAMES, "head_dim": "head_dim", "window": "sliding_window_size"},
+        extra_edits=[
+            *moe_edits("num_experts", "top_k", "moe_intermediate_dim", count=4),
+            *sparse_step_edits(),
+            ("head-dim-null", "head-dim", "head_dim=null (H // n)", {"head_dim": None}),
+            ("head-dim-zero", "zero", "head_dim=0 (H // n)", {"head_dim": 0}),
+            ("tie-embeddings", "type", "tie_word_embeddings=true", {"tie_word_embeddings": True}),
+        ],
+    ),
+    "QwenMoeBackbone": _kh(
+        "QwenMoeBackbone",
+        {
+            **DEC,
+            "moe_intermediate_dim": 32,
+            "shared_expert_intermediate_dim": 48,
+            "num_experts": 4,
+            "top_k": 2,
+        },
+        {**DEC_NAMES, "window": "sliding_window_size"},
+        extra_edits=[
+            *moe_edits("num_experts", "top_k", "moe_intermediate_dim", count=4),
+            *sparse_step_edits(),
+            (
+                "shared-width-zero",
+                "zero",
+                "shared_expert_intermediate_dim=0",
+                {"shared_expert_intermediate_dim": 0},
+            ),
+            ("tie-embeddings", "type", "tie_word_embeddings=true", {"tie_word_embeddings": True}),
+        ],
+    ),
+    "GptOssBackbone": _kh(
+        "GptOssBackbone",
+        {**DEC, "intermediate_dim": 32, "num_experts": 4, "top_k": 2, "sliding_window": 16},
+        {**DEC_NAMES, "head_dim": "head_dim", "window": "sliding_window"},
+        extra_edits=[
+            *moe_edits("num_experts", "top_k", "intermediate_dim", count=4),
+            ("head-dim-set", "head-dim", "head_dim=16", {"head_dim": 16}),
+        ],
+    ),
+}
 TRANSFORMERS: dict = {
     "qwen3_moe": _hf(
         "qwen3_moe",

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from kmha_lint import geometry
 from kmha_lint.hparams import rules
-from kmha_lint.hparams.builders import hf_decoder, hf_family
+from kmha_lint.hparams.builders import hf_decoder, hf_family, kh_family, kh_gqa
 from kmha_lint.hparams.checks import Report, _show, check_size, is_int
 from kmha_lint.hparams.params import (
     _attention,
@@ -49,7 +49,9 @@ def _known(report: Report, key: str, minimum: int = 0) -> int | None:
 
 
 def _layer_count(report: Report) -> int | None:
-    return _known(report, "num_hidden_layers")
+    """The unit's layer count (its family's first layer argument), when usable."""
+    layers = report.unit.family.layers
+    return _known(report, layers[0] if layers else "num_hidden_layers")
 
 
 def _layers(v) -> int:
@@ -204,9 +206,10 @@ def check_window_when(flag: str, window: str, sliding_layers=None):
 _QWEN_EXPERTS = ("num_local_experts", "num_experts")
 
 
-def _qwen_sparse_layers(values, layers: int) -> list[bool]:
+def _qwen_sparse_layers(values, layers: int, index_zero: bool = False) -> list[bool]:
     """Qwen*MoeDecoderLayer: a mixture where the layer is not in mlp_only_layers, there are
-    experts, and (index + 1) % decoder_sparse_step == 0."""
+    experts, and (index + 1) % decoder_sparse_step == 0. KerasHub's QwenMoeBackbone never
+    passes the index (`index_zero`): every layer decides as layer 0."""
     experts = _int(values, _present(values, _QWEN_EXPERTS), 0)
     only = values.get("mlp_only_layers") or []
     if not isinstance(only, list):
@@ -216,38 +219,57 @@ def _qwen_sparse_layers(values, layers: int) -> list[bool]:
     step = values.get("decoder_sparse_step")
     if not is_int(step) or step == 0:
         raise _Unknown("decoder_sparse_step")
-    return [i not in only and (i + 1) % step == 0 for i in range(layers)]
+    return [
+        (0 if index_zero else i) not in only and ((0 if index_zero else i) + 1) % step == 0
+        for i in range(layers)
+    ]
 
 
-def _qwen_plan(report: Report) -> list[bool] | None:
+def _qwen_plan(report: Report, index_zero: bool) -> list[bool] | None:
     layers = _layer_count(report)
     if layers is None or _present(report.unit.values, _QWEN_EXPERTS) in report.bad:
         return None
     try:
-        return _qwen_sparse_layers(report.unit.values, layers)
+        return _qwen_sparse_layers(report.unit.values, layers, index_zero)
     except _Unknown:
         return None
 
 
-def _qwen_any_sparse(report: Report) -> bool | None:
-    plan = _qwen_plan(report)
-    return None if plan is None else any(plan)
+def _qwen_any(sparse: bool, index_zero: bool = False):
+    """Whether some layer is sparse (or dense), None where unknown."""
+
+    def used(report: Report) -> bool | None:
+        plan = _qwen_plan(report, index_zero)
+        if plan is None:
+            return None
+        return any(plan) if sparse else not all(plan)
+
+    return used
 
 
-def _qwen_any_dense(report: Report) -> bool | None:
-    plan = _qwen_plan(report)
-    return None if plan is None else not all(plan)
+_qwen_any_sparse = _qwen_any(True)
+_qwen_any_dense = _qwen_any(False)
 
 
-def _qwen_moe_checks(*shared: str):
+def _qwen_moe_checks(
+    *shared: str,
+    top_k: str = "num_experts_per_tok",
+    dense: str = "intermediate_size",
+    expert: str = "moe_intermediate_size",
+    rows: tuple[str, ...] = ("hidden_size", "moe_intermediate_size"),
+    index_zero: bool = False,
+):
+    """The checks of the sizes the sparse or the dense layers use (the names differ between
+    transformers and KerasHub); `rows`: the grouped_mm kernel's widths (transformers)."""
+    any_sparse, any_dense = _qwen_any(True, index_zero), _qwen_any(False, index_zero)
     return (
-        check_used_size("intermediate_size", _qwen_any_dense, "every layer is a mixture"),
+        check_used_size(dense, any_dense, "every layer is a mixture"),
         *(
-            check_used_size(key, _qwen_any_sparse, "no layer is a mixture of experts")
-            for key in ("moe_intermediate_size", *shared)
+            check_used_size(key, any_sparse, "no layer is a mixture of experts")
+            for key in (expert, *shared)
         ),
-        check_top_k(_QWEN_EXPERTS, "num_experts_per_tok", _qwen_any_sparse),
-        check_expert_rows(("hidden_size", "moe_intermediate_size"), _qwen_any_sparse),
+        check_top_k(_QWEN_EXPERTS, top_k, any_sparse),
+        *((check_expert_rows(rows, any_sparse),) if rows else ()),
     )
 
 
@@ -1270,6 +1292,237 @@ JAMBA = replace(
 )
 
 
+# ------------------------------------------------------------------------------------------
+# KerasHub (keras-hub 0.32.0): Qwen3MoeBackbone, QwenMoeBackbone (Qwen1.5/2-MoE),
+# GptOssBackbone.
+# ------------------------------------------------------------------------------------------
+
+_KH_DECODER = (
+    "vocabulary_size",
+    "num_layers",
+    "num_query_heads",
+    "num_key_value_heads",
+    "hidden_dim",
+    "intermediate_dim",
+)
+
+
+def _kh_qwen_mlp(v, d: int, *, shared: bool, index_zero: bool = False) -> int:
+    """Qwen*MoeTransformerDecoder: the same sparse-layer choice as transformers; a sparse
+    layer has a router Dense (no bias), experts (E, H, 2m) and (E, m, H), and with `shared`
+    a shared gated MLP and its one-unit gate; a dense layer a gated MLP of intermediate_dim."""
+    total = 0
+    for sparse in _qwen_sparse_layers(v, _kh_layers(v), index_zero):
+        if sparse:
+            e, m = _int(v, "num_experts"), _int(v, "moe_intermediate_dim", 0)
+            total += e * d + e * _gated(d, m)
+            if shared:
+                total += _gated(d, _int(v, "shared_expert_intermediate_dim")) + d
+        else:
+            total += _gated(d, _int(v, "intermediate_dim"))
+    return total
+
+
+def _kh_layers(v) -> int:
+    value = v.get("num_layers")
+    if not (is_int(value) or isinstance(value, bool)):
+        raise _Unknown("num_layers")
+    return max(0, int(value))
+
+
+def _kh_embeddings(v, d: int, tied_default: bool) -> int:
+    return (
+        _int(v, "vocabulary_size") * d * (1 if _flag(v, "tie_word_embeddings", tied_default) else 2)
+    )
+
+
+@_counted
+def kh_qwen3_moe(v) -> int:
+    """Qwen3MoeBackbone: embeddings (untied by default: a reverse embedding too); per layer
+    attention without biases (head_dim, or hidden_dim // num_query_heads when 0 or null),
+    q/k RMSNorms of the head size, two RMSNorms and the feed-forward; a final RMSNorm."""
+    d = _int(v, "hidden_dim")
+    kv = _int(v, "num_key_value_heads")
+    if v.get("head_dim"):
+        # An explicit head size: zero query heads build (and fail at the first batch).
+        h, k = _int(v, "num_query_heads", 0), _int(v, "head_dim")
+    else:
+        h = _int(v, "num_query_heads")
+        k = d // h
+    layer = _attention(d, h, k, kv, qkv_bias=False, out_bias=False) + 2 * k + 2 * d
+    total = _kh_layers(v) * layer + _kh_qwen_mlp(v, d, shared=False)
+    return _kh_embeddings(v, d, False) + total + d
+
+
+@_counted
+def kh_qwen_moe(v) -> int:
+    """QwenMoeBackbone: attention with q/k/v biases (head size hidden_dim //
+    num_query_heads), two RMSNorms, and a shared expert in every sparse layer."""
+    d, h = _int(v, "hidden_dim"), _int(v, "num_query_heads")
+    kv = _int(v, "num_key_value_heads")
+    layer = _attention(d, h, d // h, kv, qkv_bias=True, out_bias=False) + 2 * d
+    total = _kh_layers(v) * layer + _kh_qwen_mlp(v, d, shared=True, index_zero=True)
+    return _kh_embeddings(v, d, False) + total + d
+
+
+@_counted
+def kh_gpt_oss(v) -> int:
+    """GptOssBackbone: untied embeddings; per layer attention with biases on q, k, v and o
+    and a sink per head, two RMSNorms, a router Dense with bias and experts with biases; a
+    final RMSNorm."""
+    d, h = _int(v, "hidden_dim"), _int(v, "num_query_heads")
+    kv = _int(v, "num_key_value_heads")
+    k = _opt_int(v, "head_dim") or d // h
+    e, i = _int(v, "num_experts"), _int(v, "intermediate_dim", 0)
+    layer = _attention(d, h, k, kv, qkv_bias=True, out_bias=True) + h + 2 * d
+    layer += e * (d + 1) + e * (d * 2 * i + 2 * i + i * d + d)
+    return 2 * _int(v, "vocabulary_size") * d + _kh_layers(v) * layer + d
+
+
+def _check_gpt_oss_rotary(unit: Unit, report: Report) -> None:
+    """GptOssAttention rotates (head_dim // 2) * 2 features: an odd head size leaves its
+    last feature unrotated, silently."""
+    d, h = _known(report, "hidden_dim", 1), _known(report, "num_query_heads", 1)
+    k = _known(report, "head_dim", 1) if report.value("head_dim") is not None else None
+    if k is None and d is not None and h is not None:
+        k = d // h
+    if k is None or k % 2 == 0:
+        return
+    key = "head_dim" if report.value("head_dim") is not None else "num_query_heads"
+    report.add(
+        rules.ROTARY_ODD_ROUNDED,
+        key,
+        f"the head size {k} is odd; the library rotates (head_dim // 2) * 2 = {k - 1} "
+        "features and leaves the last one unrotated, without a word",
+        "an even head size",
+        str(k),
+        "choose an even head size",
+    )
+
+
+def _check_kh_qwen_moe_index(unit: Unit, report: Report) -> None:
+    """QwenMoeBackbone builds every decoder with layer_index=0: decoder_sparse_step and
+    mlp_only_layers decide for all layers at once, as for layer 0."""
+    step, only = report.value("decoder_sparse_step"), report.value("mlp_only_layers") or []
+    if not is_int(step) or step == 0 or not isinstance(only, list):
+        return
+    layers = _layer_count(report)
+    if not layers or layers < 2:
+        return
+    try:
+        meant = _qwen_sparse_layers(unit.values, layers)
+        built = _qwen_sparse_layers(unit.values, layers, index_zero=True)
+    except _Unknown:
+        return
+    if meant == built:
+        return
+    kind = "mixture of experts" if built[0] else "dense MLP"
+    key = "mlp_only_layers" if 0 in only else "decoder_sparse_step"
+    report.add(
+        rules.HPARAM_DEGENERATE,
+        key,
+        "KerasHub's QwenMoeBackbone builds every decoder layer with layer_index=0, so "
+        f"decoder_sparse_step and mlp_only_layers choose for all layers as for layer 0: every "
+        f"layer is a {kind}, not the {sum(meant)} sparse layers of {layers} they describe",
+        "decoder_sparse_step=1 and no layer 0 in mlp_only_layers",
+        _show(report.value(key)),
+        "choose the sparse layers in transformers' Qwen2-MoE, or accept one kind for all",
+    )
+
+
+QWEN3_MOE_KH = kh_family(
+    "Qwen3MoeBackbone",
+    "Qwen3-MoE",
+    kh_gqa(head_dim="head_dim"),
+    required=(*_KH_DECODER, "moe_intermediate_dim", "num_experts"),
+    sizes=("vocabulary_size", "num_experts", "top_k", "decoder_sparse_step"),
+    windows=("sliding_window_size",),
+    defaults={
+        "dropout": 0,
+        "head_dim": None,
+        "top_k": 4,
+        "decoder_sparse_step": 1,
+        "tie_word_embeddings": False,
+        "sliding_window_size": 32768,
+        "mlp_only_layers": None,
+    },
+    # `if not self.head_dim: head_dim = hidden_dim // num_query_heads`.
+    zero_valid=frozenset({"head_dim"}),
+    zero_ok=frozenset({"num_experts", "top_k", "moe_intermediate_dim"}),
+    negative_ok=frozenset({"decoder_sparse_step"}),
+    extra=_qwen_moe_checks(
+        top_k="top_k", dense="intermediate_dim", expert="moe_intermediate_dim", rows=()
+    ),
+    params=kh_qwen3_moe,
+)
+
+QWEN_MOE_KH = kh_family(
+    "QwenMoeBackbone",
+    "Qwen-MoE",
+    kh_gqa(),
+    required=(
+        *_KH_DECODER,
+        "moe_intermediate_dim",
+        "shared_expert_intermediate_dim",
+        "num_experts",
+    ),
+    sizes=(
+        "vocabulary_size",
+        "num_experts",
+        "top_k",
+        "decoder_sparse_step",
+        "shared_expert_intermediate_dim",
+    ),
+    windows=("sliding_window_size",),
+    defaults={
+        "dropout": 0,
+        "top_k": 4,
+        "decoder_sparse_step": 1,
+        "tie_word_embeddings": False,
+        "sliding_window_size": 32768,
+        "mlp_only_layers": [],
+    },
+    zero_ok=frozenset({"num_experts", "top_k", "moe_intermediate_dim"}),
+    negative_ok=frozenset({"decoder_sparse_step"}),
+    extra=(
+        *_qwen_moe_checks(
+            top_k="top_k",
+            dense="intermediate_dim",
+            expert="moe_intermediate_dim",
+            rows=(),
+            index_zero=True,
+        ),
+        _check_kh_qwen_moe_index,
+    ),
+    params=kh_qwen_moe,
+)
+
+GPT_OSS_KH = kh_family(
+    "GptOssBackbone",
+    "gpt-oss",
+    (
+        Attention(
+            width="hidden_dim",
+            heads="num_query_heads",
+            kv_heads="num_key_value_heads",
+            head_dim="head_dim",
+            derived=FLOORS,
+        ),
+    ),
+    required=(*_KH_DECODER, "num_experts"),
+    sizes=("vocabulary_size", "intermediate_dim", "num_experts", "top_k"),
+    windows=("sliding_window",),
+    defaults={"dropout": 0, "head_dim": None, "top_k": 2, "sliding_window": 4096},
+    # Experts of width zero build and run (their output is the bias).
+    zero_ok=frozenset({"top_k", "intermediate_dim"}),
+    extra=(
+        check_top_k(("num_experts",), "top_k", _all_sparse),
+        _check_gpt_oss_rotary,
+    ),
+    params=kh_gpt_oss,
+)
+
+
 FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE,
     DEEPSEEK_V3,
@@ -1282,4 +1535,7 @@ FAMILIES: tuple[Family, ...] = (
     MAMBA,
     FALCON_MAMBA,
     JAMBA,
+    QWEN3_MOE_KH,
+    QWEN_MOE_KH,
+    GPT_OSS_KH,
 )
