@@ -508,3 +508,10 @@ TRANSFORMERS: dict = {
         ],
     ),
 }
+
+# Edits of families defined in generate.py's own tables (Mixtral): the expert edits without
+# the expert width (there it is the model's intermediate size, edited already).
+EXTRA_EDITS = {
+    "mixtral": moe_edits("num_local_experts", "num_experts_per_tok", count=4),
+    "MixtralBackbone": moe_edits("num_experts", "top_k", count=4),
+}

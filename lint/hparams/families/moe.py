@@ -33,7 +33,7 @@ from kmha_lint.hparams.params import (
     _opt_int,
     _Unknown,
 )
-from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
+from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit, Values
 
 # ------------------------------------------------------------------------------------------
 # Shared checks (each returns a function f(unit, report) for Family.extra)
@@ -1521,6 +1521,49 @@ GPT_OSS_KH = kh_family(
     ),
     params=kh_gpt_oss,
 )
+
+
+# ------------------------------------------------------------------------------------------
+# Mixtral (defined in huggingface.py and kerashub.py): the expert checks shared here.
+# ------------------------------------------------------------------------------------------
+
+
+def negative_layers_as_zero(params_fn, key: str):
+    """A count for configs whose negative layer count builds no layer (range(-1) is empty):
+    the count of the same config with zero layers."""
+
+    def count(v):
+        value = v.get(key)
+        if is_int(value) and value < 0:
+            v = Values({**v.config, key: 0}, v.defaults)
+        return params_fn(v)
+
+    count.__name__, count.__doc__ = params_fn.__name__, params_fn.__doc__
+    return count
+
+
+def mixtral_experts(family: Family) -> Family:
+    """transformers' mixtral and KerasHub's MixtralBackbone with the expert checks: top-k
+    above the experts fails at the first batch, zero runs (a warning); transformers'
+    grouped_mm experts need rows of a multiple of 16 bytes."""
+    zero_ok = set(family.zero_ok)
+    if family.library == "transformers":
+        experts, top_k, rows = "num_local_experts", "num_experts_per_tok", ("hidden_size",)
+        rows += ("intermediate_size",)
+        # Zero layers build an empty stack; negative ones fail at the first batch.
+        zero_ok.add("num_hidden_layers")
+    else:
+        experts, top_k, rows = "num_experts", "top_k", ()
+    checks = (check_top_k((experts,), top_k, _all_sparse),)
+    if rows:
+        checks += (check_expert_rows(rows, _all_sparse),)
+    return replace(
+        family,
+        zero_ok=frozenset(zero_ok | {top_k}),
+        strict_layers=family.strict_layers or family.library == "transformers",
+        extra=(*family.extra, *checks),
+        params=negative_layers_as_zero(family.params, family.layers[0]),
+    )
 
 
 FAMILIES: tuple[Family, ...] = (
