@@ -178,6 +178,98 @@ MAMBA_SPEC = {
     ],
 }
 
+QWEN3_5_TEXT = {
+    **HF_DEC,
+    "head_dim": 16,
+    "linear_num_key_heads": 2,
+    "linear_num_value_heads": 4,
+    "linear_key_head_dim": 16,
+    "linear_value_head_dim": 16,
+    "full_attention_interval": 2,
+}
+QWEN3_5_VISION = {
+    "depth": 2,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_heads": 4,
+    "patch_size": 8,
+    "temporal_patch_size": 2,
+    "spatial_merge_size": 2,
+    "out_hidden_size": 64,
+    "num_position_embeddings": 16,
+}
+QWEN3_5_NAMES = {
+    "width": "text_config.hidden_size",
+    "heads": "text_config.num_attention_heads",
+    "kv": "text_config.num_key_value_heads",
+    "head_dim": "text_config.head_dim",
+    "inter": "text_config.intermediate_size",
+    "layers": "text_config.num_hidden_layers",
+    "vocab": "text_config.vocab_size",
+    "rotary": "text_config.rope_parameters.partial_rotary_factor",
+    "tokens": ["text_config.pad_token_id", "text_config.eos_token_id"],
+}
+QWEN3_5_EDITS = [
+    (
+        "linear-heads-nondiv",
+        "kv-heads",
+        "linear_num_value_heads=3 is not a multiple of linear_num_key_heads=2",
+        {"text_config.linear_num_value_heads": 3},
+    ),
+    (
+        "linear-heads-equal",
+        "kv-heads",
+        "linear_num_value_heads=2 = linear_num_key_heads",
+        {"text_config.linear_num_value_heads": 2},
+    ),
+    (
+        "linear-key-heads-zero",
+        "zero",
+        "linear_num_key_heads=0",
+        {"text_config.linear_num_key_heads": 0},
+    ),
+    ("conv-zero", "zero", "linear_conv_kernel_dim=0", {"text_config.linear_conv_kernel_dim": 0}),
+    ("conv-one", "mla", "linear_conv_kernel_dim=1", {"text_config.linear_conv_kernel_dim": 1}),
+    (
+        "all-linear",
+        "layers",
+        "layer_types all linear_attention",
+        {"text_config.layer_types": ["linear_attention", "linear_attention"]},
+    ),
+    (
+        "all-full",
+        "layers",
+        "layer_types all full_attention",
+        {"text_config.layer_types": ["full_attention", "full_attention"]},
+    ),
+    (
+        "layer-types-short",
+        "layers",
+        "layer_types of one entry for 2 layers",
+        {"text_config.layer_types": ["full_attention"]},
+    ),
+    ("attention-bias", "type", "attention_bias=true", {"text_config.attention_bias": True}),
+    ("vision-depth-zero", "zero", "vision depth=0", {"vision_config.depth": 0}),
+    (
+        "vision-merge-one",
+        "image-size",
+        "vision spatial_merge_size=1",
+        {"vision_config.spatial_merge_size": 1},
+    ),
+]
+
+
+def _qwen3_5_geometry(cfg):
+    text = cfg["text_config"]
+    return {
+        "hidden_width": text["hidden_size"],
+        "heads": text["num_attention_heads"],
+        "kv_heads": text["num_key_value_heads"],
+        "head_size": text["head_dim"],
+        "layers": text["num_hidden_layers"],
+    }
+
+
 KERAS_HUB: dict = {
     "Qwen3MoeBackbone": _kh(
         "Qwen3MoeBackbone",
@@ -445,6 +537,43 @@ TRANSFORMERS: dict = {
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
             ("topk-null", "experts", "num_experts_per_tok=null", {"num_experts_per_tok": None}),
             ("experts-null", "experts", "num_local_experts=null", {"num_local_experts": None}),
+        ],
+    ),
+    "qwen3_5": _hf(
+        "qwen3_5",
+        {
+            "text_config": {"model_type": "qwen3_5_text", **QWEN3_5_TEXT},
+            "vision_config": {"model_type": "qwen3_5_vision", **QWEN3_5_VISION},
+        },
+        dict(QWEN3_5_NAMES),
+        derives_head=False,
+        geometry=_qwen3_5_geometry,
+        extra_edits=QWEN3_5_EDITS,
+    ),
+    "qwen3_5_moe": _hf(
+        "qwen3_5_moe",
+        {
+            "text_config": {
+                "model_type": "qwen3_5_moe_text",
+                **QWEN3_5_TEXT,
+                "num_experts": 4,
+                "num_experts_per_tok": 2,
+                "moe_intermediate_size": 32,
+                "shared_expert_intermediate_size": 48,
+            },
+            "vision_config": {"model_type": "qwen3_5_moe_vision", **QWEN3_5_VISION},
+        },
+        {**QWEN3_5_NAMES, "inter": "text_config.moe_intermediate_size"},
+        derives_head=False,
+        geometry=_qwen3_5_geometry,
+        extra_edits=[
+            *QWEN3_5_EDITS,
+            *moe_edits(
+                "text_config.num_experts",
+                "text_config.num_experts_per_tok",
+                "text_config.shared_expert_intermediate_size",
+                count=4,
+            ),
         ],
     ),
     "mamba": _hf("mamba", dict(MAMBA), dict(MAMBA_NAMES), **MAMBA_SPEC),

@@ -30,6 +30,7 @@ from kmha_lint.hparams.params import (
     _gated,
     _hf_head_dim,
     _int,
+    _ln,
     _opt_int,
     _Unknown,
 )
@@ -1566,6 +1567,286 @@ def mixtral_experts(family: Family) -> Family:
     )
 
 
+# ------------------------------------------------------------------------------------------
+# Qwen3.5 and Qwen3.5-MoE: containers of a hybrid text model (Gated DeltaNet linear-attention
+# layers and gated full-attention layers, layer_types) and a vision tower.
+# ------------------------------------------------------------------------------------------
+
+
+def qwen3_5_layer_types(v, layers: int) -> list[str]:
+    """Qwen3_5TextConfig.layer_types: as written, else full attention every
+    full_attention_interval-th layer (default 4), linear attention elsewhere."""
+    written = v.get("layer_types")
+    if isinstance(written, list):
+        return written
+    interval = v.get("full_attention_interval") or 4
+    if not is_int(interval) or interval <= 0:
+        raise _Unknown("full_attention_interval")
+    return [
+        "full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(layers)
+    ]
+
+
+def _qwen3_5_text(v, *, moe: bool) -> int:
+    d = _int(v, "hidden_size")
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    bias = _flag(v, "attention_bias", False)
+    # Full attention: q_proj doubles its output (queries and their output gate), q/k norms.
+    full = _attention(d, h, k, kv, qkv_bias=bias, out_bias=bias) + d * h * k + 2 * k
+    full += h * k if bias else 0
+    key_heads = _int(v, "linear_num_key_heads", 0)
+    value_heads = _int(v, "linear_num_value_heads", 0)
+    key_dim = key_heads * _int(v, "linear_key_head_dim")
+    value_head = _int(v, "linear_value_head_dim")
+    value_dim = value_heads * value_head
+    conv_dim = 2 * key_dim + value_dim
+    linear = conv_dim * _int(v, "linear_conv_kernel_dim", 0) + 2 * value_heads + value_head
+    linear += value_dim * d + d * conv_dim + d * value_dim + 2 * d * value_heads
+    if moe:
+        e, m = _int(v, "num_experts", 0), _int(v, "moe_intermediate_size", 0)
+        mlp = e * d + e * _gated(d, m) + _gated(d, _int(v, "shared_expert_intermediate_size", 0))
+        mlp += d
+    else:
+        mlp = _gated(d, _int(v, "intermediate_size"))
+    total = 0
+    for kind in qwen3_5_layer_types(v, _layers(v)):
+        total += 2 * d + mlp + (full if kind == "full_attention" else linear)
+    return _int(v, "vocab_size", 0) * d + total + d
+
+
+@_counted
+def hf_qwen3_5_text(v) -> int:
+    """Qwen3_5TextModel: embeddings; per layer two RMSNorms, a gated MLP and either gated
+    full attention (q_proj of 2 * n * head_dim: queries and a sigmoid output gate; q/k
+    RMSNorms; attention_bias on q, k, v and o) or a Gated DeltaNet (in_proj_qkv to 2 * key
+    heads * key size + value heads * value size, in_proj_z, in_proj_b and in_proj_a, a
+    depthwise conv1d without bias over the qkv channels, dt_bias and A_log per value head, a
+    gated RMSNorm of the value head size, out_proj); a final RMSNorm."""
+    return _qwen3_5_text(v, moe=False)
+
+
+@_counted
+def hf_qwen3_5_moe_text(v) -> int:
+    """Qwen3_5MoeTextModel: as Qwen3.5, every layer's MLP a router, experts and a shared
+    gated expert with its one-output gate."""
+    return _qwen3_5_text(v, moe=True)
+
+
+def _qwen3_5_vision(v) -> int:
+    """Qwen3_5VisionModel: a Conv3d patch embedding with bias (temporal_patch_size x
+    patch_size x patch_size), learned positions, blocks of two LayerNorms, fused qkv and an
+    output projection with biases and a GELU MLP with biases; the merger (a LayerNorm of the
+    width, then two Linears from width * spatial_merge_size**2 to out_hidden_size)."""
+    h, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    _int(v, "num_heads")
+    p, t, c = _int(v, "patch_size"), _int(v, "temporal_patch_size"), _int(v, "in_channels")
+    merged = h * _int(v, "spatial_merge_size") ** 2
+    out = _int(v, "out_hidden_size")
+    embed = c * t * p * p * h + h + _int(v, "num_position_embeddings") * h
+    block = 2 * _ln(h) + 3 * h * h + 3 * h + h * h + h + 2 * h * i + i + h
+    merger = _ln(h) + merged * merged + merged + merged * out + out
+    return embed + _int(v, "depth", 0) * block + merger
+
+
+@_counted
+def hf_qwen3_5_vision(v) -> int:
+    return _qwen3_5_vision(v)
+
+
+@_counted
+def hf_qwen3_5(v) -> int:
+    """Qwen3_5Model / Qwen3_5MoeModel hold no weights of their own (the text and vision
+    models are counted with their configs). A vision config written with the container's
+    model_type (as published: `"model_type": "qwen3_5"`, renamed by the config class) is
+    that vision tower."""
+    if v.has("text_config") or not v.has("depth"):
+        return 0
+    return _qwen3_5_vision(v)
+
+
+def _check_linear_heads(unit: Unit, report: Report) -> None:
+    """Gated DeltaNet repeats the key heads linear_num_value_heads //
+    linear_num_key_heads times: a remainder fails at the first batch."""
+    keys, values = (
+        _known(report, "linear_num_key_heads", 1),
+        _known(report, "linear_num_value_heads", 1),
+    )
+    if keys is None or values is None or values % keys == 0:
+        return
+    report.add(
+        rules.KEY_VALUE_HEADS,
+        "linear_num_value_heads",
+        f"linear_num_value_heads={values} is not a multiple of linear_num_key_heads={keys}; "
+        "the linear-attention layers repeat each key head for a group of value heads, so "
+        "the first batch fails",
+        f"a multiple of linear_num_key_heads={keys}",
+        str(values),
+        "use a multiple of `linear_num_key_heads` value heads",
+    )
+
+
+def _check_full_attention(unit: Unit, report: Report) -> None:
+    """A stack of linear-attention layers only fails at the first batch: the cache asks a
+    full-attention layer for the sequence length."""
+    layers = _layer_count(report)
+    if not layers:
+        return
+    try:
+        kinds = qwen3_5_layer_types(unit.values, layers)
+    except _Unknown:
+        return
+    if len(kinds) == layers and "full_attention" not in kinds:
+        key = "layer_types" if unit.values.has("layer_types") else "full_attention_interval"
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            f"no full_attention layer among the {layers} layers; the first batch fails (the "
+            "cache asks a full-attention layer for the sequence length)",
+            "at least one full_attention layer",
+            "only linear_attention layers",
+            f"make one layer full_attention in `{key}`",
+        )
+
+
+def _qwen3_5_text_entry(name: str, title: str, *, moe: bool, **defaults) -> Family:
+    family = hf_decoder(
+        name,
+        title,
+        derived=FLOORS,
+        head_dim_default=256,
+        extra_sizes=(
+            "linear_num_key_heads",
+            "linear_num_value_heads",
+            "linear_key_head_dim",
+            "linear_value_head_dim",
+            "linear_conv_kernel_dim",
+            *(
+                (
+                    "num_experts",
+                    "num_experts_per_tok",
+                    "moe_intermediate_size",
+                    "shared_expert_intermediate_size",
+                )
+                if moe
+                else ()
+            ),
+        ),
+        params_fn=hf_qwen3_5_moe_text if moe else hf_qwen3_5_text,
+        **defaults,
+    )
+    extra = [_check_linear_heads, check_layer_lists("layer_types"), _check_full_attention]
+    if moe:
+        extra += [
+            check_top_k(("num_experts",), "num_experts_per_tok", _all_sparse),
+            check_expert_rows(("hidden_size", "moe_intermediate_size"), _all_sparse),
+        ]
+    return replace(
+        family,
+        sizes=tuple(s for s in family.sizes if not (moe and s == "intermediate_size")),
+        strict_layers=True,
+        zero_ok=frozenset(
+            {"num_experts_per_tok", "shared_expert_intermediate_size"} if moe else ()
+        ),
+        extra=(*family.extra, *extra),
+        # Partial rotary takes its size from the cos table: odd sizes are rounded up.
+        attention=tuple(
+            replace(a, rotary_above_one_fails=True, rotary_odd_fails=False)
+            for a in family.attention
+        ),
+    )
+
+
+_QWEN3_5_TEXT = dict(
+    vocab_size=248320,
+    hidden_size=4096,
+    intermediate_size=12288,
+    num_hidden_layers=32,
+    num_attention_heads=16,
+    num_key_value_heads=4,
+    max_position_embeddings=32768,
+    attention_bias=False,
+    linear_conv_kernel_dim=4,
+    linear_key_head_dim=128,
+    linear_value_head_dim=128,
+    linear_num_key_heads=16,
+    linear_num_value_heads=32,
+)
+QWEN3_5_TEXT = _qwen3_5_text_entry("qwen3_5_text", "Qwen3.5 (text)", moe=False, **_QWEN3_5_TEXT)
+QWEN3_5_MOE_TEXT = _qwen3_5_text_entry(
+    "qwen3_5_moe_text",
+    "Qwen3.5-MoE (text)",
+    moe=True,
+    **{**_QWEN3_5_TEXT, "hidden_size": 2048, "num_hidden_layers": 40, "num_key_value_heads": 2},
+    moe_intermediate_size=512,
+    shared_expert_intermediate_size=512,
+    num_experts_per_tok=8,
+    num_experts=256,
+)
+
+
+def _qwen3_5_vision_entry(name: str, title: str) -> Family:
+    return hf_family(
+        name,
+        title,
+        # Qwen3_5VisionAttention: head size hidden_size // num_heads, the fused qkv output
+        # reshaped to num_heads heads: a remainder fails at the first image.
+        (Attention("hidden_size", "num_heads", derived=DIVISIBLE),),
+        layers=("depth",),
+        sizes=(
+            "intermediate_size",
+            "in_channels",
+            "patch_size",
+            "temporal_patch_size",
+            "spatial_merge_size",
+            "out_hidden_size",
+            "num_position_embeddings",
+        ),
+        vocab=None,
+        token_ids=(),
+        defaults={
+            "depth": 27,
+            "hidden_size": 1152,
+            "intermediate_size": 4304,
+            "num_heads": 16,
+            "in_channels": 3,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "out_hidden_size": 3584,
+            "num_position_embeddings": 2304,
+        },
+        params=hf_qwen3_5_vision,
+    )
+
+
+QWEN3_5_VISION = _qwen3_5_vision_entry("qwen3_5_vision", "Qwen3.5 vision")
+QWEN3_5_MOE_VISION = _qwen3_5_vision_entry("qwen3_5_moe_vision", "Qwen3.5-MoE vision")
+
+
+def _qwen3_5_container(name: str, title: str) -> Family:
+    return hf_family(
+        name,
+        title,
+        (),
+        layers=(),
+        vocab="text_config.vocab_size",
+        token_ids=(
+            "image_token_id",
+            "video_token_id",
+            "vision_start_token_id",
+            "vision_end_token_id",
+        ),
+        defaults={},
+        params=hf_qwen3_5,
+    )
+
+
+QWEN3_5 = _qwen3_5_container("qwen3_5", "Qwen3.5")
+QWEN3_5_MOE = _qwen3_5_container("qwen3_5_moe", "Qwen3.5-MoE")
+
+
 FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE,
     DEEPSEEK_V3,
@@ -1578,6 +1859,12 @@ FAMILIES: tuple[Family, ...] = (
     MAMBA,
     FALCON_MAMBA,
     JAMBA,
+    QWEN3_5,
+    QWEN3_5_TEXT,
+    QWEN3_5_VISION,
+    QWEN3_5_MOE,
+    QWEN3_5_MOE_TEXT,
+    QWEN3_5_MOE_VISION,
     QWEN3_MOE_KH,
     QWEN_MOE_KH,
     GPT_OSS_KH,
