@@ -23,6 +23,12 @@ def moe_edits(experts, top_k, expert_width=None, *, count):
     if expert_width:
         edits += [
             ("expert-width-zero", "zero", f"{expert_width}=0", {expert_width: 0}),
+            (
+                "expert-width-30",
+                "experts",
+                f"{expert_width}=30 (even, not a multiple of 4)",
+                {expert_width: 30},
+            ),
             ("expert-width-float", "type", f"{expert_width}=32.0 (a float)", {expert_width: 32.0}),
             ("expert-width-str", "type", f'{expert_width}="32" (a string)', {expert_width: "32"}),
         ]

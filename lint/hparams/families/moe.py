@@ -1145,7 +1145,7 @@ MAMBA = _mamba_entry(
     "mamba", "Mamba", vocab_size=50280, pad_token_id=0, bos_token_id=0, eos_token_id=0
 )
 FALCON_MAMBA = _mamba_entry(
-    "falcon_mamba", "Falcon-Mamba", vocab_size=65024, pad_token_id=0, bos_token_id=0, eos_token_id=0
+    "falcon_mamba", "Falcon-Mamba", vocab_size=50280, pad_token_id=0, bos_token_id=0, eos_token_id=0
 )
 
 
@@ -1655,15 +1655,25 @@ def hf_qwen3_5_vision(v) -> int:
     return _qwen3_5_vision(v)
 
 
-@_counted
-def hf_qwen3_5(v) -> int:
-    """Qwen3_5Model / Qwen3_5MoeModel hold no weights of their own (the text and vision
-    models are counted with their configs). A vision config written with the container's
-    model_type (as published: `"model_type": "qwen3_5"`, renamed by the config class) is
-    that vision tower."""
-    if v.has("text_config") or not v.has("depth"):
-        return 0
-    return _qwen3_5_vision(v)
+def _qwen3_5_container_params(text: Family, vision: Family):
+    @_counted
+    def hf_qwen3_5(v) -> int:
+        """Qwen3_5Model / Qwen3_5MoeModel hold no weights of their own: the text and vision
+        models are counted with their nested configs, or here with their defaults when the
+        file has none. A vision config written with the container's model_type (as
+        published: `"model_type": "qwen3_5"`, renamed by the config class) is that tower."""
+        if not v.has("text_config") and v.has("depth"):
+            return _qwen3_5_vision(v)
+        total = 0
+        for key, family in (("text_config", text), ("vision_config", vision)):
+            if not isinstance(v.get(key), dict) or "model_type" not in v.get(key):
+                count = family.params(Values(v.get(key) or {}, family.defaults))
+                if count is None:
+                    raise _Unknown(key)
+                total += count
+        return total
+
+    return hf_qwen3_5
 
 
 def _check_linear_heads(unit: Unit, report: Report) -> None:
@@ -1825,7 +1835,7 @@ QWEN3_5_VISION = _qwen3_5_vision_entry("qwen3_5_vision", "Qwen3.5 vision")
 QWEN3_5_MOE_VISION = _qwen3_5_vision_entry("qwen3_5_moe_vision", "Qwen3.5-MoE vision")
 
 
-def _qwen3_5_container(name: str, title: str) -> Family:
+def _qwen3_5_container(name: str, title: str, text: Family, vision: Family) -> Family:
     return hf_family(
         name,
         title,
@@ -1839,12 +1849,12 @@ def _qwen3_5_container(name: str, title: str) -> Family:
             "vision_end_token_id",
         ),
         defaults={},
-        params=hf_qwen3_5,
+        params=_qwen3_5_container_params(text, vision),
     )
 
 
-QWEN3_5 = _qwen3_5_container("qwen3_5", "Qwen3.5")
-QWEN3_5_MOE = _qwen3_5_container("qwen3_5_moe", "Qwen3.5-MoE")
+QWEN3_5 = _qwen3_5_container("qwen3_5", "Qwen3.5", QWEN3_5_TEXT, QWEN3_5_VISION)
+QWEN3_5_MOE = _qwen3_5_container("qwen3_5_moe", "Qwen3.5-MoE", QWEN3_5_MOE_TEXT, QWEN3_5_MOE_VISION)
 
 
 FAMILIES: tuple[Family, ...] = (
