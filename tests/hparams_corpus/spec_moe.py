@@ -276,6 +276,44 @@ def _qwen3_5_geometry(cfg):
     }
 
 
+KH_QWEN3_5 = {
+    "head_dim": 16,
+    "layer_types": ["linear_attention", "full_attention"],
+    "linear_num_key_heads": 2,
+    "linear_num_value_heads": 4,
+    "linear_key_head_dim": 16,
+    "linear_value_head_dim": 16,
+}
+KH_QWEN3_5_EDITS = [
+    (
+        "linear-heads-nondiv",
+        "kv-heads",
+        "linear_num_value_heads=3 is not a multiple of linear_num_key_heads=2",
+        {"linear_num_value_heads": 3},
+    ),
+    ("conv-zero", "zero", "linear_conv_kernel_dim=0", {"linear_conv_kernel_dim": 0}),
+    (
+        "all-linear",
+        "layers",
+        "layer_types all linear_attention",
+        {"layer_types": ["linear_attention", "linear_attention"]},
+    ),
+    (
+        "layer-types-short",
+        "layers",
+        "layer_types of one entry for 2 layers",
+        {"layer_types": ["full_attention"]},
+    ),
+    (
+        "layer-types-null",
+        "layers",
+        "layer_types=null (every 4th layer full attention)",
+        {"layer_types": None},
+    ),
+    ("rotary-odd", "rotary", "partial_rotary_factor=0.1875", {"partial_rotary_factor": 0.1875}),
+    ("rotary-half", "rotary", "partial_rotary_factor=0.5", {"partial_rotary_factor": 0.5}),
+    ("tie-embeddings", "type", "tie_word_embeddings=true", {"tie_word_embeddings": True}),
+]
 KERAS_HUB: dict = {
     "Qwen3MoeBackbone": _kh(
         "Qwen3MoeBackbone",
@@ -309,6 +347,30 @@ KERAS_HUB: dict = {
                 {"shared_expert_intermediate_dim": 0},
             ),
             ("tie-embeddings", "type", "tie_word_embeddings=true", {"tie_word_embeddings": True}),
+        ],
+    ),
+    "Qwen3_5Backbone": _kh(
+        "Qwen3_5Backbone",
+        {**DEC, **KH_QWEN3_5},
+        {**DEC_NAMES, "head_dim": "head_dim"},
+        derives_head=False,
+        extra_edits=KH_QWEN3_5_EDITS,
+    ),
+    "Qwen3_5MoeBackbone": _kh(
+        "Qwen3_5MoeBackbone",
+        {
+            **{k: v for k, v in DEC.items() if k != "intermediate_dim"},
+            **KH_QWEN3_5,
+            "moe_intermediate_dim": 32,
+            "shared_expert_intermediate_size": 48,
+            "num_experts": 4,
+            "top_k": 2,
+        },
+        {**DEC_NAMES, "head_dim": "head_dim", "inter": "moe_intermediate_dim"},
+        derives_head=False,
+        extra_edits=[
+            *KH_QWEN3_5_EDITS,
+            *moe_edits("num_experts", "top_k", "shared_expert_intermediate_size", count=4),
         ],
     ),
     "GptOssBackbone": _kh(

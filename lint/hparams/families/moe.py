@@ -775,10 +775,10 @@ def _all_sparse(report: Report) -> bool | None:
     return None if layers is None else layers > 0
 
 
-def check_layer_lists(*keys: str):
-    """Per-layer lists written in the file (to_dict writes them): layer_types of another
-    length fails when the config is read (validate_layer_type); a shorter per-layer list
-    fails when the layers are built (indexed per layer)."""
+def check_layer_lists(*keys: str, exact: tuple[str, ...] = ("layer_types",)):
+    """Per-layer lists written in the file (to_dict writes them): transformers' layer_types
+    (`exact`) of another length fails when the config is read (validate_layer_type); a
+    shorter per-layer list fails when the layers are built (indexed per layer)."""
 
     def check(unit: Unit, report: Report) -> None:
         layers = _layer_count(report)
@@ -788,7 +788,7 @@ def check_layer_lists(*keys: str):
             value = report.value(key)
             if not isinstance(value, list):
                 continue
-            short = len(value) < layers if key != "layer_types" else len(value) != layers
+            short = len(value) != layers if key in exact else len(value) < layers
             if short:
                 report.add(
                     rules.HPARAM_OUT_OF_RANGE,
@@ -796,7 +796,7 @@ def check_layer_lists(*keys: str):
                     f"`{key}` lists {len(value)} layers and num_hidden_layers is {layers}; the "
                     + (
                         "config class rejects it (validate_layer_type)"
-                        if key == "layer_types"
+                        if key in exact
                         else "layers are built by index into it, so building fails"
                     ),
                     f"one entry per layer ({layers})",
@@ -1578,7 +1578,7 @@ def qwen3_5_layer_types(v, layers: int) -> list[str]:
     full_attention_interval-th layer (default 4), linear attention elsewhere."""
     written = v.get("layer_types")
     if isinstance(written, list):
-        return written
+        return written[:layers]  # (transformers requires one per layer; KerasHub indexes it)
     interval = v.get("full_attention_interval") or 4
     if not is_int(interval) or interval <= 0:
         raise _Unknown("full_attention_interval")
@@ -1589,7 +1589,8 @@ def qwen3_5_layer_types(v, layers: int) -> list[str]:
 
 def _qwen3_5_text(v, *, moe: bool) -> int:
     d = _int(v, "hidden_size")
-    h = _int(v, "num_attention_heads")
+    # With an explicit head size, zero query heads build (and fail at the first batch).
+    h = _int(v, "num_attention_heads", 0 if v.get("head_dim") else 1)
     kv = _opt_int(v, "num_key_value_heads") or h
     k = _hf_head_dim(v)
     bias = _flag(v, "attention_bias", False)
@@ -1857,6 +1858,106 @@ QWEN3_5 = _qwen3_5_container("qwen3_5", "Qwen3.5", QWEN3_5_TEXT, QWEN3_5_VISION)
 QWEN3_5_MOE = _qwen3_5_container("qwen3_5_moe", "Qwen3.5-MoE", QWEN3_5_MOE_TEXT, QWEN3_5_MOE_VISION)
 
 
+# KerasHub's Qwen3_5Backbone (text only).
+
+_KH_QWEN3_5_NAMES = {
+    "vocab_size": "vocabulary_size",
+    "hidden_size": "hidden_dim",
+    "intermediate_size": "intermediate_dim",
+    "num_hidden_layers": "num_layers",
+    "num_attention_heads": "num_query_heads",
+}
+
+
+def _kh_qwen3_5(v, *, moe: bool) -> int:
+    """Qwen3_5Backbone / Qwen3_5MoeBackbone (text only: a vision_encoder is not counted
+    here): the layers of transformers' Qwen3.5 text model under KerasHub's names (no
+    attention biases), and the reverse embedding when untied (the default)."""
+    if v.get("vision_encoder") is not None:
+        raise _Unknown("vision_encoder")
+    config = {hf: v.get(kh) for hf, kh in _KH_QWEN3_5_NAMES.items()}
+    keys = ("head_dim", "num_key_value_heads", "layer_types", "linear_conv_kernel_dim")
+    keys += ("linear_num_key_heads", "linear_num_value_heads")
+    keys += ("linear_key_head_dim", "linear_value_head_dim")
+    keys += ("num_experts", "shared_expert_intermediate_size")
+    config.update({key: v.get(key) for key in keys})
+    config["moe_intermediate_size"] = v.get("moe_intermediate_dim")
+    config["num_hidden_layers"] = _kh_layers(v)
+    text = _qwen3_5_text(Values(config, {}), moe=moe)
+    d = _int(v, "hidden_dim")
+    return text + (0 if _flag(v, "tie_word_embeddings", False) else _int(v, "vocabulary_size") * d)
+
+
+@_counted
+def kh_qwen3_5(v) -> int:
+    return _kh_qwen3_5(v, moe=False)
+
+
+@_counted
+def kh_qwen3_5_moe(v) -> int:
+    """As Qwen3_5Backbone, every layer a router, experts and a gated shared expert."""
+    return _kh_qwen3_5(v, moe=True)
+
+
+QWEN3_5_KH = kh_family(
+    "Qwen3_5Backbone",
+    "Qwen3.5 (text)",
+    kh_gqa(
+        head_dim="head_dim", rotary_fraction="partial_rotary_factor", rotary_fraction_default=0.25
+    ),
+    required=(*_KH_DECODER, "head_dim"),
+    sizes=(
+        "vocabulary_size",
+        "intermediate_dim",
+        "linear_num_key_heads",
+        "linear_num_value_heads",
+        "linear_key_head_dim",
+        "linear_value_head_dim",
+        "linear_conv_kernel_dim",
+    ),
+    defaults={
+        "dropout": 0.0,
+        "layer_types": None,
+        "partial_rotary_factor": 0.25,
+        "tie_word_embeddings": False,
+        "linear_num_key_heads": 16,
+        "linear_num_value_heads": 32,
+        "linear_key_head_dim": 128,
+        "linear_value_head_dim": 128,
+        "linear_conv_kernel_dim": 4,
+    },
+    extra=(_check_linear_heads, check_layer_lists("layer_types", exact=())),
+    params=kh_qwen3_5,
+)
+
+QWEN3_5_MOE_KH = replace(
+    QWEN3_5_KH,
+    name="Qwen3_5MoeBackbone",
+    title="Qwen3.5-MoE (text)",
+    required=(
+        *(k for k in QWEN3_5_KH.required if k != "intermediate_dim"),
+        "moe_intermediate_dim",
+        "shared_expert_intermediate_size",
+        "num_experts",
+        "top_k",
+    ),
+    sizes=(
+        *(k for k in QWEN3_5_KH.sizes if k != "intermediate_dim"),
+        "moe_intermediate_dim",
+        "shared_expert_intermediate_size",
+        "num_experts",
+        "top_k",
+    ),
+    # Zero experts per token run; a shared expert of width 0 fails (Dense(units=0)).
+    zero_ok=frozenset({"top_k"}),
+    extra=(
+        *QWEN3_5_KH.extra,
+        check_top_k(("num_experts",), "top_k", _all_sparse),
+    ),
+    params=kh_qwen3_5_moe,
+)
+
+
 FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE,
     DEEPSEEK_V3,
@@ -1878,4 +1979,6 @@ FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE_KH,
     QWEN_MOE_KH,
     GPT_OSS_KH,
+    QWEN3_5_KH,
+    QWEN3_5_MOE_KH,
 )
