@@ -129,7 +129,7 @@ def test_mla_rotary_part_is_even_and_matches_a_written_head_dim():
     (issue,) = _issues(_with(DEEPSEEK_V3, qk_rope_head_dim=7))
     assert issue.rule is hrules.ROTARY_ODD and issue.pointer == "/qk_rope_head_dim"
     (issue,) = _issues(_with(DEEPSEEK_V3, head_dim=8, qk_rope_head_dim=16))
-    assert issue.rule is hrules.ROTARY_ODD and issue.pointer == "/head_dim"
+    assert issue.rule is hrules.HPARAM_OUT_OF_RANGE and issue.pointer == "/head_dim"
     assert "built for `head_dim`=8 features, but qk_rope_head_dim=16" in issue.message
 
 

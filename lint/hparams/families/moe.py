@@ -248,10 +248,6 @@ def _qwen_any(sparse: bool, index_zero: bool = False):
     return used
 
 
-_qwen_any_sparse = _qwen_any(True)
-_qwen_any_dense = _qwen_any(False)
-
-
 def _qwen_moe_checks(
     *shared: str,
     top_k: str = "num_experts_per_tok",
@@ -336,8 +332,6 @@ def _qwen2_sliding_layers(report: Report) -> bool:
         return True
     return any((i + 1) % 2 and i < below for i in range(layers))
 
-
-_QWEN_MOE_SIZES = ("vocab_size", "max_position_embeddings", "num_experts", "num_experts_per_tok")
 
 QWEN3_MOE = hf_decoder(
     "qwen3_moe",
@@ -512,7 +506,7 @@ def _check_mla(*, rotary_table_key: str | None, pairs: bool):
                 table = width // n if width and n else None
             if is_int(table) and table != rope:
                 report.add(
-                    rules.ROTARY_ODD,
+                    rules.HPARAM_OUT_OF_RANGE,
                     rotary_table_key,
                     f"the rotary table is built for `{rotary_table_key}`={table} features, "
                     f"but qk_rope_head_dim={rope} are rotated; the first batch fails",
