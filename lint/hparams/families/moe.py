@@ -49,17 +49,23 @@ def _known(report: Report, key: str, minimum: int = 0) -> int | None:
     return int(value)
 
 
+# Layer plans are built layer by layer: a count beyond any real model is left unknown rather
+# than walked (published models have at most a few hundred layers).
+_MAX_LAYERS = 100_000
+
+
 def _layer_count(report: Report) -> int | None:
     """The unit's layer count (its family's first layer argument), when usable."""
     layers = report.unit.family.layers
-    return _known(report, layers[0] if layers else "num_hidden_layers")
+    count = _known(report, layers[0] if layers else "num_hidden_layers")
+    return None if count is None or count > _MAX_LAYERS else count
 
 
 def _layers(v) -> int:
     """num_hidden_layers as the library builds it: a negative count builds no layer (and
     fails at the first batch, which the checks report)."""
     value = v.get("num_hidden_layers")
-    if not is_int(value):
+    if not is_int(value) or value > _MAX_LAYERS:
         raise _Unknown("num_hidden_layers")
     return max(0, int(value))
 
@@ -215,6 +221,7 @@ def _qwen_sparse_layers(values, layers: int, index_zero: bool = False) -> list[b
     only = values.get("mlp_only_layers") or []
     if not isinstance(only, list):
         raise _Unknown("mlp_only_layers")
+    only = {i for i in only if is_int(i)}
     if experts == 0:
         return [False] * layers
     step = values.get("decoder_sparse_step")
@@ -1320,7 +1327,7 @@ def _kh_qwen_mlp(v, d: int, *, shared: bool, index_zero: bool = False) -> int:
 
 def _kh_layers(v) -> int:
     value = v.get("num_layers")
-    if not (is_int(value) or isinstance(value, bool)):
+    if not (is_int(value) or isinstance(value, bool)) or value > _MAX_LAYERS:
         raise _Unknown("num_layers")
     return max(0, int(value))
 
