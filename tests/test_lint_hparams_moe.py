@@ -203,3 +203,13 @@ def test_a_stack_without_full_attention_fails():
     }
     (issue,) = _issues(document)
     assert issue.severity == "error" and issue.pointer == "/layer_types"
+
+
+def test_deepseek_keys_transformers_does_not_read():
+    (issue,) = _issues(_with(DEEPSEEK_V3, moe_layer_freq=2))
+    assert issue.rule is hrules.HPARAM_DEGENERATE and issue.pointer == "/moe_layer_freq"
+    assert _issues(_with(DEEPSEEK_V3, moe_layer_freq=1)) == []
+    v2 = _with(DEEPSEEK_V3, model_type="deepseek_v2", topk_method="noaux_tc")
+    del v2["n_group"], v2["topk_group"]
+    (issue,) = _issues(v2)
+    assert issue.severity == "error" and issue.pointer == "/topk_method"

@@ -92,6 +92,7 @@ def mla_edits():
             {"first_k_dense_replace": -1},
         ),
         ("attention-bias", "mla", "attention_bias=true", {"attention_bias": True}),
+        ("layer-freq-two", "experts", "moe_layer_freq=2 (not read)", {"moe_layer_freq": 2}),
     ]
 
 
@@ -455,6 +456,12 @@ TRANSFORMERS: dict = {
                 {"topk_method": "group_limited_greedy"},
             ),
             ("mlp-bias", "mla", "mlp_bias=true", {"mlp_bias": True}),
+            (
+                "topk-method-unknown",
+                "experts",
+                'topk_method="noaux_tc" (a V3 method)',
+                {"topk_method": "noaux_tc"},
+            ),
             ("topk-null", "experts", "num_experts_per_tok=null", {"num_experts_per_tok": None}),
         ],
     ),

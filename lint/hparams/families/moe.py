@@ -539,6 +539,40 @@ def _check_mla(*, rotary_table_key: str | None, pairs: bool):
     return check
 
 
+def _check_ignored_layer_freq(unit: Unit, report: Report) -> None:
+    """moe_layer_freq (DeepSeek's own code: a mixture every n-th layer) is not read by
+    transformers: every layer after first_k_dense_replace is a mixture."""
+    freq = report.value("moe_layer_freq")
+    if not unit.values.has("moe_layer_freq") or freq == 1 or isinstance(freq, bool):
+        return
+    report.add(
+        rules.HPARAM_DEGENERATE,
+        "moe_layer_freq",
+        "transformers does not read moe_layer_freq: every layer after first_k_dense_replace "
+        "is a mixture of experts, whatever this says",
+        "1 (or no such key)",
+        _show(freq),
+        "remove `moe_layer_freq`, or build the model with code that reads it",
+    )
+
+
+def _check_topk_method(unit: Unit, report: Report) -> None:
+    """DeepseekV2TopkRouter knows "greedy" and "group_limited_greedy"; any other method
+    leaves the routing weights unset, and the first batch fails."""
+    method = report.value("topk_method")
+    if method in ("greedy", "group_limited_greedy") or _deepseek_any_moe(report) is False:
+        return
+    report.add(
+        rules.HPARAM_OUT_OF_RANGE,
+        "topk_method",
+        "an expert routing method transformers' DeepSeek-V2 router does not know; no routing "
+        "weights are computed and the first batch fails",
+        '"greedy" or "group_limited_greedy"',
+        _show(method),
+        'set `topk_method` to "greedy" or "group_limited_greedy"',
+    )
+
+
 def _check_groups(method_key: str | None, *, two_per_group: bool):
     """Group-limited routing (n_group, topk_group): groups must split the experts evenly,
     DeepSeek-V3 scores a group by its best two experts, and topk_group <= n_group."""
@@ -712,6 +746,7 @@ DEEPSEEK_V3 = _deepseek(
     extra=(
         _check_mla(rotary_table_key="head_dim", pairs=False),
         _check_groups(None, two_per_group=True),
+        _check_ignored_layer_freq,
     ),
     vocab_size=129280,
     hidden_size=7168,
@@ -744,6 +779,8 @@ DEEPSEEK_V2 = _deepseek(
     extra=(
         _check_mla(rotary_table_key=None, pairs=True),
         _check_groups("topk_method", two_per_group=False),
+        _check_ignored_layer_freq,
+        _check_topk_method,
     ),
     vocab_size=102400,
     hidden_size=4096,
