@@ -465,6 +465,48 @@ TRANSFORMERS: dict = {
             ("topk-null", "experts", "num_experts_per_tok=null", {"num_experts_per_tok": None}),
         ],
     ),
+    "deepseek_v32": _hf(
+        "deepseek_v32",
+        {
+            **HF_DEC,
+            **_MLA,
+            "n_group": 2,
+            "topk_group": 1,
+            "index_n_heads": 2,
+            "index_head_dim": 16,
+            "index_topk": 4,
+        },
+        dict(_MLA_NAMES),
+        derives_head=False,
+        geometry=_mla_geometry,
+        extra_edits=[
+            *moe_edits("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", count=4),
+            *mla_edits(),
+            *_grouped_edits(),
+            ("index-heads-zero", "zero", "index_n_heads=0", {"index_n_heads": 0}),
+            ("index-head-odd", "mla", "index_head_dim=15", {"index_head_dim": 15}),
+            (
+                "index-head-small",
+                "mla",
+                "index_head_dim=4 (below qk_rope_head_dim=8)",
+                {"index_head_dim": 4},
+            ),
+            ("index-topk-one", "mla", "index_topk=1", {"index_topk": 1}),
+            ("index-topk-zero", "zero", "index_topk=0", {"index_topk": 0}),
+            (
+                "mlp-types-all-sparse",
+                "experts",
+                'mlp_layer_types=["sparse", "sparse"]',
+                {"mlp_layer_types": ["sparse", "sparse"]},
+            ),
+            (
+                "mlp-types-short",
+                "layers",
+                'mlp_layer_types=["dense"] for 2 layers',
+                {"mlp_layer_types": ["dense"]},
+            ),
+        ],
+    ),
     "qwen2_moe": _hf(
         "qwen2_moe",
         {

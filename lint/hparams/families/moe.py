@@ -159,6 +159,38 @@ def check_expert_rows(width_keys: tuple[str, ...], has_experts):
     return check
 
 
+def check_layer_lists(*keys: str, exact: tuple[str, ...] = ("layer_types",)):
+    """Per-layer lists written in the file (to_dict writes them): transformers' layer_types
+    (`exact`) of another length fails when the config is read (validate_layer_type); a
+    shorter per-layer list fails when the layers are built (indexed per layer)."""
+
+    def check(unit: Unit, report: Report) -> None:
+        layers = _layer_count(report)
+        if layers is None:
+            return
+        for key in keys:
+            value = report.value(key)
+            if not isinstance(value, list):
+                continue
+            short = len(value) != layers if key in exact else len(value) < layers
+            if short:
+                report.add(
+                    rules.HPARAM_OUT_OF_RANGE,
+                    key,
+                    f"`{key}` lists {len(value)} layers and num_hidden_layers is {layers}; the "
+                    + (
+                        "config class rejects it (validate_layer_type)"
+                        if key in exact
+                        else "layers are built by index into it, so building fails"
+                    ),
+                    f"one entry per layer ({layers})",
+                    f"{len(value)} entries",
+                    f"write `{key}` for {layers} layers, or remove it to let the library derive it",
+                )
+
+    return check
+
+
 def check_window_when(flag: str, window: str, sliding_layers=None):
     """A sliding window that only applies when `flag` is true (or some layer slides): zero or
     less breaks the mask there, and is ignored elsewhere."""
@@ -431,23 +463,41 @@ QWEN2_MOE = _qwen_moe_entry(
 _MLA_PARTS = ("qk_nope_head_dim", "qk_rope_head_dim")
 
 
-def _deepseek_moe_layers(report: Report) -> int | None:
-    layers, first = _layer_count(report), report.value("first_k_dense_replace")
-    if layers is None or not is_int(first):
+# DeepSeek-V3.2 reads mlp_layer_types (written by to_dict; else the first_k_dense_replace
+# layers dense); V2 and V3 only first_k_dense_replace.
+_MLP_LAYER_TYPES = frozenset({"deepseek_v32"})
+
+
+def _deepseek_dense_layers(values, layers: int, family: str) -> int:
+    """How many of the layers are dense (the others are mixtures)."""
+    types = values.get("mlp_layer_types")
+    if family in _MLP_LAYER_TYPES and isinstance(types, list):
+        return sum(1 for kind in types[:layers] if kind != "sparse")
+    first = values.get("first_k_dense_replace")
+    if not is_int(first):
+        raise _Unknown("first_k_dense_replace")
+    return min(layers, max(first, 0))
+
+
+def _deepseek_split(report: Report) -> tuple[int, int] | None:
+    layers = _layer_count(report)
+    if layers is None:
         return None
-    return max(0, layers - max(first, 0))
+    try:
+        dense = _deepseek_dense_layers(report.unit.values, layers, report.unit.family.name)
+    except _Unknown:
+        return None
+    return dense, layers - dense
 
 
 def _deepseek_any_moe(report: Report) -> bool | None:
-    moe = _deepseek_moe_layers(report)
-    return None if moe is None else moe > 0
+    split = _deepseek_split(report)
+    return None if split is None else split[1] > 0
 
 
 def _deepseek_any_dense(report: Report) -> bool | None:
-    layers, first = _layer_count(report), report.value("first_k_dense_replace")
-    if layers is None or not is_int(first):
-        return None
-    return min(layers, first) > 0
+    split = _deepseek_split(report)
+    return None if split is None else split[0] > 0
 
 
 def _check_first_dense(unit: Unit, report: Report) -> None:
@@ -635,7 +685,7 @@ def _deepseek_mlp(v, d: int, i: int, bias: bool) -> int:
     return _gated(d, i) + ((2 * i + d) if bias else 0)
 
 
-def _hf_deepseek(v, *, mlp_bias: bool) -> int:
+def _hf_deepseek(v, *, mlp_bias: bool, family: str = "", indexer: bool = False) -> int:
     d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads", 0)
     q_rank = v.get("q_lora_rank")
     attention = geometry.mla_projection_params(
@@ -649,10 +699,12 @@ def _hf_deepseek(v, *, mlp_bias: bool) -> int:
         bias=_flag(v, "attention_bias", False),
     )
     layers = _layers(v)
-    first = v.get("first_k_dense_replace")
-    if not is_int(first):
-        raise _Unknown("first_k_dense_replace")
-    dense = min(layers, max(first, 0))
+    dense = _deepseek_dense_layers(v, layers, family)
+    if indexer:
+        # DeepseekV32Indexer: wq_b (q_lora_rank -> index heads * index head size), wk, a
+        # LayerNorm of the index head size, weights_proj (one weight per index head).
+        heads, size = _int(v, "index_n_heads", 0), _int(v, "index_head_dim")
+        attention += _int(v, "q_lora_rank", 0) * heads * size + d * size + _ln(size) + d * heads
     total = layers * (attention + 2 * d)
     if dense:
         total += dense * _deepseek_mlp(v, d, _int(v, "intermediate_size"), mlp_bias)
@@ -672,6 +724,13 @@ def hf_deepseek_v3(v) -> int:
     E experts and a shared gated MLP of n_shared_experts * moe_intermediate_size; a final
     RMSNorm."""
     return _hf_deepseek(v, mlp_bias=False)
+
+
+@_counted
+def hf_deepseek_v32(v) -> int:
+    """DeepseekV32Model: as V3 with a low-rank query always (q_lora_rank), a DSA indexer in
+    every layer, and mlp_layer_types choosing the dense and sparse layers."""
+    return _hf_deepseek(v, mlp_bias=False, family="deepseek_v32", indexer=True)
 
 
 @_counted
@@ -802,6 +861,66 @@ DEEPSEEK_V2 = _deepseek(
 )
 
 
+def _check_indexer(unit: Unit, report: Report) -> None:
+    """The DSA indexer applies the rotary part to the first qk_rope_head_dim features of its
+    heads: an index head narrower than that fails at the first batch."""
+    size, rope = _known(report, "index_head_dim", 1), _known(report, "qk_rope_head_dim", 1)
+    if size is not None and rope is not None and size < rope:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "index_head_dim",
+            f"index_head_dim={size} is narrower than qk_rope_head_dim={rope}; the indexer "
+            "splits the rotary part off its heads, so the first batch fails",
+            f"at least qk_rope_head_dim={rope}",
+            str(size),
+            f"set `index_head_dim` >= {rope}",
+        )
+
+
+DEEPSEEK_V32 = _deepseek(
+    "deepseek_v32",
+    "DeepSeek-V3.2",
+    divisible=False,
+    params_fn=hf_deepseek_v32,
+    extra=(
+        _check_mla(rotary_table_key=None, pairs=False),
+        _check_groups(None, two_per_group=True),
+        _check_ignored_layer_freq,
+        _check_indexer,
+        check_layer_lists(
+            "layer_types", "mlp_layer_types", exact=("layer_types", "mlp_layer_types")
+        ),
+    ),
+    vocab_size=129280,
+    hidden_size=7168,
+    intermediate_size=18432,
+    moe_intermediate_size=2048,
+    num_hidden_layers=61,
+    num_attention_heads=128,
+    num_key_value_heads=128,
+    n_shared_experts=1,
+    n_routed_experts=256,
+    n_group=8,
+    topk_group=4,
+    num_experts_per_tok=8,
+    first_k_dense_replace=3,
+    max_position_embeddings=163840,
+    index_topk=2048,
+    index_head_dim=128,
+    index_n_heads=64,
+    bos_token_id=0,
+    eos_token_id=1,
+)
+# The query is always low-rank (null fails when the config is read); zero heads run; the
+# written layer_types make the layer count strict.
+DEEPSEEK_V32 = replace(
+    DEEPSEEK_V32,
+    sizes=(*DEEPSEEK_V32.sizes, "n_group", "q_lora_rank", "index_n_heads", "index_head_dim"),
+    extra=tuple(f for f in DEEPSEEK_V32.extra if f is not _check_q_lora_rank),
+    zero_ok=(DEEPSEEK_V32.zero_ok - {"num_hidden_layers"}) | {"num_attention_heads", "index_topk"},
+)
+
+
 # ------------------------------------------------------------------------------------------
 # Decoders whose every layer is a mixture (gpt_oss, phimoe, granitemoe) and Llama 4's text
 # model (moe_layers choose the mixtures; a shared expert beside the routed ones).
@@ -811,38 +930,6 @@ DEEPSEEK_V2 = _deepseek(
 def _all_sparse(report: Report) -> bool | None:
     layers = _layer_count(report)
     return None if layers is None else layers > 0
-
-
-def check_layer_lists(*keys: str, exact: tuple[str, ...] = ("layer_types",)):
-    """Per-layer lists written in the file (to_dict writes them): transformers' layer_types
-    (`exact`) of another length fails when the config is read (validate_layer_type); a
-    shorter per-layer list fails when the layers are built (indexed per layer)."""
-
-    def check(unit: Unit, report: Report) -> None:
-        layers = _layer_count(report)
-        if layers is None:
-            return
-        for key in keys:
-            value = report.value(key)
-            if not isinstance(value, list):
-                continue
-            short = len(value) != layers if key in exact else len(value) < layers
-            if short:
-                report.add(
-                    rules.HPARAM_OUT_OF_RANGE,
-                    key,
-                    f"`{key}` lists {len(value)} layers and num_hidden_layers is {layers}; the "
-                    + (
-                        "config class rejects it (validate_layer_type)"
-                        if key in exact
-                        else "layers are built by index into it, so building fails"
-                    ),
-                    f"one entry per layer ({layers})",
-                    f"{len(value)} entries",
-                    f"write `{key}` for {layers} layers, or remove it to let the library derive it",
-                )
-
-    return check
 
 
 def _experts_or_none(v, key: str) -> int:
@@ -2000,6 +2087,7 @@ FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE,
     DEEPSEEK_V3,
     DEEPSEEK_V2,
+    DEEPSEEK_V32,
     QWEN2_MOE,
     GPT_OSS,
     LLAMA4_TEXT,
