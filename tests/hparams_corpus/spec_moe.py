@@ -507,6 +507,53 @@ TRANSFORMERS: dict = {
             ),
         ],
     ),
+    "glm_moe_dsa": _hf(
+        "glm_moe_dsa",
+        {
+            **HF_DEC,
+            **_MLA,
+            "n_group": 2,
+            "topk_group": 1,
+            "index_n_heads": 2,
+            "index_head_dim": 16,
+            "index_topk": 4,
+        },
+        dict(_MLA_NAMES),
+        derives_head=False,
+        geometry=_mla_geometry,
+        extra_edits=[
+            *moe_edits("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", count=4),
+            ("q-lora-null", "mla", "q_lora_rank=null", {"q_lora_rank": None}),
+            ("rope-odd", "rotary", "qk_rope_head_dim=7 (odd)", {"qk_rope_head_dim": 7}),
+            ("kv-lora-zero", "zero", "kv_lora_rank=0", {"kv_lora_rank": 0}),
+            ("v-head-wide", "mla", "v_head_dim=24", {"v_head_dim": 24}),
+            (
+                "indexer-shared",
+                "mla",
+                'indexer_types=["full", "shared"]',
+                {"indexer_types": ["full", "shared"]},
+            ),
+            (
+                "indexer-short",
+                "layers",
+                'indexer_types=["full"] for 2 layers',
+                {"indexer_types": ["full"]},
+            ),
+            (
+                "indexer-pattern-unwritten",
+                "mla",
+                'index_topk_pattern="FS" with indexer_types removed',
+                {"index_topk_pattern": "FS", "indexer_types": DELETE},
+            ),
+            (
+                "index-head-small",
+                "mla",
+                "index_head_dim=4 (below qk_rope_head_dim=8)",
+                {"index_head_dim": 4},
+            ),
+            *_grouped_edits(),
+        ],
+    ),
     "qwen2_moe": _hf(
         "qwen2_moe",
         {

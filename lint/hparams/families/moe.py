@@ -465,7 +465,7 @@ _MLA_PARTS = ("qk_nope_head_dim", "qk_rope_head_dim")
 
 # DeepSeek-V3.2 reads mlp_layer_types (written by to_dict; else the first_k_dense_replace
 # layers dense); V2 and V3 only first_k_dense_replace.
-_MLP_LAYER_TYPES = frozenset({"deepseek_v32"})
+_MLP_LAYER_TYPES = frozenset({"deepseek_v32", "glm_moe_dsa"})
 
 
 def _deepseek_dense_layers(values, layers: int, family: str) -> int:
@@ -685,7 +685,8 @@ def _deepseek_mlp(v, d: int, i: int, bias: bool) -> int:
     return _gated(d, i) + ((2 * i + d) if bias else 0)
 
 
-def _hf_deepseek(v, *, mlp_bias: bool, family: str = "", indexer: bool = False) -> int:
+def _hf_deepseek(v, *, mlp_bias: bool, family: str = "", indexers=None) -> int:
+    """`indexers(v, layers)`: how many layers hold a DSA indexer (DeepSeek-V3.2, GLM-5)."""
     d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads", 0)
     q_rank = v.get("q_lora_rank")
     attention = geometry.mla_projection_params(
@@ -700,12 +701,13 @@ def _hf_deepseek(v, *, mlp_bias: bool, family: str = "", indexer: bool = False) 
     )
     layers = _layers(v)
     dense = _deepseek_dense_layers(v, layers, family)
-    if indexer:
-        # DeepseekV32Indexer: wq_b (q_lora_rank -> index heads * index head size), wk, a
+    total = layers * (attention + 2 * d)
+    if indexers is not None:
+        # The DSA indexer: wq_b (q_lora_rank -> index heads * index head size), wk, a
         # LayerNorm of the index head size, weights_proj (one weight per index head).
         heads, size = _int(v, "index_n_heads", 0), _int(v, "index_head_dim")
-        attention += _int(v, "q_lora_rank", 0) * heads * size + d * size + _ln(size) + d * heads
-    total = layers * (attention + 2 * d)
+        indexer = _int(v, "q_lora_rank", 0) * heads * size + d * size + _ln(size) + d * heads
+        total += indexers(v, layers) * indexer
     if dense:
         total += dense * _deepseek_mlp(v, d, _int(v, "intermediate_size"), mlp_bias)
     if layers - dense:
@@ -730,7 +732,38 @@ def hf_deepseek_v3(v) -> int:
 def hf_deepseek_v32(v) -> int:
     """DeepseekV32Model: as V3 with a low-rank query always (q_lora_rank), a DSA indexer in
     every layer, and mlp_layer_types choosing the dense and sparse layers."""
-    return _hf_deepseek(v, mlp_bias=False, family="deepseek_v32", indexer=True)
+    return _hf_deepseek(v, mlp_bias=False, family="deepseek_v32", indexers=lambda v, n: n)
+
+
+def glm_moe_dsa_indexed_layers(v, layers: int) -> int:
+    """GlmMoeDsaConfig.indexer_types: as written, else from index_topk_pattern ("F" full,
+    "S" shared), else "full" where max(i - index_skip_topk_offset + 1, 0) %
+    index_topk_freq == 0 (freq 1, offset 2: every layer). Shared layers have no indexer."""
+    kinds = v.get("indexer_types")
+    if not isinstance(kinds, list):
+        pattern = v.get("index_topk_pattern")
+        if isinstance(pattern, str):
+            kinds = ["full" if c == "F" else "shared" for c in pattern]
+        elif isinstance(pattern, list):
+            kinds = pattern
+        else:
+            freq, offset = v.get("index_topk_freq", 1), v.get("index_skip_topk_offset", 2)
+            if not (is_int(freq) and is_int(offset)):
+                raise _Unknown("index_topk_freq")
+            freq = max(freq, 1)
+            kinds = [
+                "full" if max(i - offset + 1, 0) % freq == 0 else "shared" for i in range(layers)
+            ]
+    return sum(1 for kind in kinds[:layers] if kind == "full")
+
+
+@_counted
+def hf_glm_moe_dsa(v) -> int:
+    """GlmMoeDsaModel (GLM-5): DeepSeek-V3.2's layers, with a DSA indexer only on the
+    layers indexer_types marks "full" (the "shared" ones reuse the previous selection)."""
+    return _hf_deepseek(
+        v, mlp_bias=False, family="glm_moe_dsa", indexers=glm_moe_dsa_indexed_layers
+    )
 
 
 @_counted
@@ -918,6 +951,33 @@ DEEPSEEK_V32 = replace(
     sizes=(*DEEPSEEK_V32.sizes, "n_group", "q_lora_rank", "index_n_heads", "index_head_dim"),
     extra=tuple(f for f in DEEPSEEK_V32.extra if f is not _check_q_lora_rank),
     zero_ok=(DEEPSEEK_V32.zero_ok - {"num_hidden_layers"}) | {"num_attention_heads", "index_topk"},
+)
+
+GLM_MOE_DSA = replace(
+    DEEPSEEK_V32,
+    name="glm_moe_dsa",
+    title="GLM-5 (MoE, DSA)",
+    params=hf_glm_moe_dsa,
+    extra=(
+        *DEEPSEEK_V32.extra,
+        check_layer_lists("indexer_types", exact=()),
+    ),
+    defaults={
+        **DEEPSEEK_V32.defaults,
+        "vocab_size": 154880,
+        "hidden_size": 6144,
+        "intermediate_size": 12288,
+        "num_hidden_layers": 78,
+        "num_attention_heads": 64,
+        "num_key_value_heads": 64,
+        "q_lora_rank": 2048,
+        "v_head_dim": 256,
+        "qk_nope_head_dim": 192,
+        "n_group": 1,
+        "topk_group": 1,
+        "max_position_embeddings": 202752,
+        "index_n_heads": 32,
+    },
 )
 
 
@@ -2088,6 +2148,7 @@ FAMILIES: tuple[Family, ...] = (
     DEEPSEEK_V3,
     DEEPSEEK_V2,
     DEEPSEEK_V32,
+    GLM_MOE_DSA,
     QWEN2_MOE,
     GPT_OSS,
     LLAMA4_TEXT,
