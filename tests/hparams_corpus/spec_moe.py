@@ -554,6 +554,42 @@ TRANSFORMERS: dict = {
             *_grouped_edits(),
         ],
     ),
+    "minimax_m2": _hf(
+        "minimax_m2",
+        {
+            **HF_DEC,
+            "head_dim": 16,
+            "intermediate_size": 32,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+            "rotary_dim": 8,
+        },
+        {**HF_DEC_NAMES, "head_dim": "head_dim"},
+        derives_head=False,
+        extra_edits=[
+            *moe_edits("num_local_experts", "num_experts_per_tok", "intermediate_size", count=4),
+            ("rotary-dim-odd", "rotary", "rotary_dim=7 (odd)", {"rotary_dim": 7}),
+            (
+                "rotary-dim-odd-unwritten",
+                "rotary",
+                "rotary_dim=7 with the written partial_rotary_factor removed (as published)",
+                {"rotary_dim": 7, "rope_parameters.partial_rotary_factor": DELETE},
+            ),
+            (
+                "rotary-dim-wide-unwritten",
+                "rotary",
+                "rotary_dim=24 with the written partial_rotary_factor removed",
+                {"rotary_dim": 24, "rope_parameters.partial_rotary_factor": DELETE},
+            ),
+            ("rotary-dim-full", "rotary", "rotary_dim=16 (whole head)", {"rotary_dim": 16}),
+            (
+                "rotary-dim-wide",
+                "rotary",
+                "rotary_dim=24 (wider than the head)",
+                {"rotary_dim": 24},
+            ),
+        ],
+    ),
     "qwen2_moe": _hf(
         "qwen2_moe",
         {

@@ -2143,6 +2143,89 @@ QWEN3_5_MOE_KH = replace(
 )
 
 
+# ------------------------------------------------------------------------------------------
+# MiniMax-M2: every layer a mixture; q/k RMSNorms over all heads; partial rotary from the
+# legacy rotary_dim.
+# ------------------------------------------------------------------------------------------
+
+
+@_counted
+def hf_minimax_m2(v) -> int:
+    """MiniMaxM2Model: attention without biases, q/k RMSNorms over all query / key heads
+    (n*k and kv*k weights), two RMSNorms, a router (E x H; its score correction bias is a
+    buffer) and E gated experts of intermediate_size in every layer; a final RMSNorm."""
+    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    e, i = _int(v, "num_local_experts", 0), _int(v, "intermediate_size", 0)
+    layer = _attention(d, h, k, kv, qkv_bias=False, out_bias=False) + h * k + kv * k + 2 * d
+    layer += e * d + e * _gated(d, i)
+    return _int(v, "vocab_size", 0) * d + _layers(v) * layer + d
+
+
+def _check_rotary_dim(unit: Unit, report: Report) -> None:
+    """rotary_dim (as published) becomes partial_rotary_factor = rotary_dim / head_dim when
+    rope_parameters has none: the rotated size is rotary_dim itself."""
+    if unit.values.has("rope_parameters.partial_rotary_factor") or unit.values.has(
+        "partial_rotary_factor"
+    ):
+        return
+    rotary, k = _known(report, "rotary_dim", 1), _known(report, "head_dim", 1)
+    if rotary is None or k is None:
+        return
+    if rotary > k:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "rotary_dim",
+            f"rotary_dim={rotary} is wider than the heads (head_dim={k}); the library cannot "
+            "slice that many rotary features",
+            f"at most head_dim={k}",
+            str(rotary),
+            f"set `rotary_dim` <= {k}",
+        )
+    elif rotary % 2:
+        report.add(
+            rules.ROTARY_ODD_ROUNDED,
+            "rotary_dim",
+            f"the rotary dimension {rotary} is odd; the library rounds it up and rotates "
+            f"{rotary + 1} features without a word",
+            "an even rotary dimension",
+            str(rotary),
+            "choose an even `rotary_dim`",
+        )
+
+
+MINIMAX_M2 = _plain_moe_entry(
+    "minimax_m2",
+    "MiniMax-M2",
+    params_fn=hf_minimax_m2,
+    extra=(
+        check_top_k(("num_local_experts",), "num_experts_per_tok", _all_sparse),
+        check_expert_rows(("hidden_size", "intermediate_size"), _all_sparse),
+        _check_rotary_dim,
+    ),
+    vocab_size=200064,
+    hidden_size=3072,
+    intermediate_size=1536,
+    head_dim_default=128,
+    num_hidden_layers=62,
+    num_attention_heads=48,
+    num_key_value_heads=8,
+    num_local_experts=256,
+    num_experts_per_tok=8,
+    max_position_embeddings=196608,
+    bos_token_id=200034,
+    eos_token_id=200020,
+)
+# No layer_types: zero layers build an empty stack; negative ones fail at the first batch.
+MINIMAX_M2 = replace(
+    MINIMAX_M2,
+    strict_layers=True,
+    zero_ok=MINIMAX_M2.zero_ok | {"num_hidden_layers"},
+    attention=tuple(replace(a, rotary_odd_fails=False) for a in MINIMAX_M2.attention),
+)
+
+
 FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE,
     DEEPSEEK_V3,
@@ -2154,6 +2237,7 @@ FAMILIES: tuple[Family, ...] = (
     LLAMA4_TEXT,
     PHIMOE,
     GRANITEMOE,
+    MINIMAX_M2,
     MAMBA,
     FALCON_MAMBA,
     JAMBA,
