@@ -1,6 +1,13 @@
 """The ``moe`` group (see ``families/__init__.py``): mixture-of-experts decoders, multi-head
 latent attention and hybrid stacks; entries and their formulas.
 
+transformers: qwen3_moe, qwen2_moe, deepseek_v3, deepseek_v2, deepseek_v32, glm_moe_dsa,
+gpt_oss, llama4_text (``hf_llama4_text`` also counts the llama4 container's text model),
+phimoe, granitemoe, minimax_m2, mamba, falcon_mamba, jamba, qwen3_5 and qwen3_5_moe (with
+their ``*_text`` and ``*_vision`` configs). KerasHub: Qwen3MoeBackbone, QwenMoeBackbone,
+GptOssBackbone, Qwen3_5Backbone, Qwen3_5MoeBackbone. ``mixtral_experts`` adds the expert
+checks to the Mixtral families defined in ``huggingface.py`` and ``kerashub.py``.
+
 Facts from transformers 5.24.0 (``models/<family>/configuration_*.py``, ``modeling_*.py``)
 shared by the families here (the corpus in tests/hparams_corpus/ shows each):
 
