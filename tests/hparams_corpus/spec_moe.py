@@ -590,6 +590,57 @@ TRANSFORMERS: dict = {
             ),
         ],
     ),
+    "nemotron_h": _hf(
+        "nemotron_h",
+        {
+            **HF_DEC,
+            "head_dim": 16,
+            "layers_block_type": ["linear_attention", "moe", "full_attention", "mlp"],
+            "mamba_num_heads": 4,
+            "mamba_head_dim": 16,
+            "n_groups": 2,
+            "ssm_state_size": 8,
+            "chunk_size": 8,
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 32,
+            "moe_shared_expert_intermediate_size": 48,
+            # The default (0.0, inf) is written as {"__float__": "Infinity"}, which from_dict
+            # does not read back.
+            "time_step_limit": [0.0, 100.0],
+        },
+        {**HF_DEC_NAMES, "head_dim": "head_dim"},
+        derives_head=False,
+        geometry=lambda cfg: {
+            "hidden_width": cfg["hidden_size"],
+            "heads": cfg["num_attention_heads"],
+            "kv_heads": cfg["num_key_value_heads"],
+            "head_size": cfg["head_dim"],
+        },
+        extra_edits=[
+            *moe_edits("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", count=4),
+            (
+                "pattern-unwritten",
+                "layers",
+                'hybrid_override_pattern="M*E" with layers_block_type removed',
+                {"hybrid_override_pattern": "M*E", "layers_block_type": DELETE},
+            ),
+            (
+                "blocks-no-attention",
+                "layers",
+                "layers_block_type without a full_attention block",
+                {"layers_block_type": ["linear_attention", "moe"]},
+            ),
+            ("latent", "experts", "moe_latent_size=32", {"moe_latent_size": 32}),
+            ("mamba-groups-nondiv", "kv-heads", "n_groups=3", {"n_groups": 3}),
+            ("mamba-heads-zero", "zero", "mamba_num_heads=0", {"mamba_num_heads": 0}),
+            ("state-zero", "zero", "ssm_state_size=0", {"ssm_state_size": 0}),
+            ("conv-zero", "zero", "conv_kernel=0", {"conv_kernel": 0}),
+            ("use-bias", "mamba", "use_bias=true", {"use_bias": True}),
+            ("mlp-bias", "mamba", "mlp_bias=true", {"mlp_bias": True}),
+            ("chunk-odd", "mamba", "chunk_size=5", {"chunk_size": 5}),
+        ],
+    ),
     "qwen2_moe": _hf(
         "qwen2_moe",
         {

@@ -630,12 +630,12 @@ def _check_topk_method(unit: Unit, report: Report) -> None:
     )
 
 
-def _check_groups(method_key: str | None, *, two_per_group: bool):
+def _check_groups(method_key: str | None, *, two_per_group: bool, has_experts=None):
     """Group-limited routing (n_group, topk_group): groups must split the experts evenly,
     DeepSeek-V3 scores a group by its best two experts, and topk_group <= n_group."""
 
     def check(unit: Unit, report: Report) -> None:
-        if _deepseek_any_moe(report) is False:
+        if (has_experts or _deepseek_any_moe)(report) is False:
             return
         if method_key and report.value(method_key) != "group_limited_greedy":
             return
@@ -2233,6 +2233,193 @@ MINIMAX_M2 = replace(
 )
 
 
+# ------------------------------------------------------------------------------------------
+# Nemotron-H: a stack of blocks, each one of Mamba2 mixer, attention, MoE or MLP
+# (layers_block_type / hybrid_override_pattern).
+# ------------------------------------------------------------------------------------------
+
+_NEMOTRON_PATTERN = {"M": "linear_attention", "E": "moe", "*": "full_attention", "-": "mlp"}
+_NEMOTRON_LEGACY = {"mamba": "linear_attention", "attention": "full_attention"}
+
+
+def nemotron_h_blocks(v) -> list[str]:
+    """NemotronHConfig.layers_block_type (also spelled layer_types): as written, else from
+    hybrid_override_pattern (M Mamba2, E MoE, * attention, - MLP), else four blocks.
+    num_hidden_layers is ignored: the count is the length of this list."""
+    for key in ("layers_block_type", "layer_types"):
+        written = v.config.get(key)
+        if isinstance(written, list):
+            return [_NEMOTRON_LEGACY.get(kind, kind) for kind in written]
+    pattern = v.get("hybrid_override_pattern")
+    if isinstance(pattern, str):
+        if any(char not in _NEMOTRON_PATTERN for char in pattern):
+            raise _Unknown("hybrid_override_pattern")
+        return [_NEMOTRON_PATTERN[char] for char in pattern]
+    return ["linear_attention", "moe", "full_attention", "mlp"]
+
+
+def _nemotron_mlp(d: int, i: int, bias: bool) -> int:
+    """NemotronHMLP: up and down projections (relu2, not gated)."""
+    return 2 * d * i + ((i + d) if bias else 0)
+
+
+@_counted
+def hf_nemotron_h(v) -> int:
+    """NemotronHModel: embeddings; per block an RMSNorm and its mixer: Mamba2 (in_proj to
+    2I + 2*n_groups*N + heads, a depthwise conv1d over I + 2*n_groups*N channels, dt_bias,
+    A_log and D per head, a gated RMSNorm of I, out_proj; I = mamba_num_heads *
+    mamba_head_dim), attention without biases (head_dim), an MLP, or an MoE (router, E
+    non-gated experts of moe_intermediate_size on the hidden or latent width, the latent
+    projections, a shared MLP of moe_shared_expert_intermediate_size); a final RMSNorm."""
+    d = _int(v, "hidden_size")
+    bias, mlp_bias = _flag(v, "use_bias", False), _flag(v, "mlp_bias", False)
+    total = 0
+    for kind in nemotron_h_blocks(v):
+        total += d
+        if kind == "linear_attention":
+            heads = _int(v, "mamba_num_heads", 0)
+            inner = heads * _int(v, "mamba_head_dim")
+            conv_dim = inner + 2 * _int(v, "n_groups") * _int(v, "ssm_state_size", 0)
+            projection = inner + conv_dim + heads
+            total += d * projection + (projection if bias else 0)
+            total += conv_dim * _int(v, "conv_kernel", 0)
+            total += conv_dim if _flag(v, "use_conv_bias", True) else 0
+            total += 3 * heads + inner + inner * d + (d if bias else 0)
+        elif kind == "full_attention":
+            h, k = _int(v, "num_attention_heads"), _int(v, "head_dim")
+            kv = _opt_int(v, "num_key_value_heads") or h
+            total += _attention(d, h, k, kv, qkv_bias=False, out_bias=False)
+        elif kind == "mlp":
+            total += _nemotron_mlp(d, _int(v, "intermediate_size"), mlp_bias)
+        elif kind == "moe":
+            e, m = _int(v, "n_routed_experts", 0), _int(v, "moe_intermediate_size", 0)
+            latent = _opt_int(v, "moe_latent_size")
+            width = latent or d
+            total += e * d + e * 2 * width * m
+            total += _nemotron_mlp(d, _int(v, "moe_shared_expert_intermediate_size"), mlp_bias)
+            if latent:
+                total += 2 * d * latent + ((latent + d) if mlp_bias else 0)
+        else:
+            raise _Unknown("layers_block_type")
+    return _int(v, "vocab_size", 0) * d + total + d
+
+
+def _nemotron_has(kind: str):
+    def has(report: Report) -> bool | None:
+        try:
+            return kind in nemotron_h_blocks(report.unit.values)
+        except _Unknown:
+            return None
+
+    return has
+
+
+def _check_nemotron_blocks(unit: Unit, report: Report) -> None:
+    """A stack without an attention block fails at the first batch (the cache asks one for
+    the sequence length); Mamba2 groups must divide its heads (repeat_interleave)."""
+    if _nemotron_has("full_attention")(report) is False:
+        key = (
+            "layers_block_type"
+            if unit.values.has("layers_block_type")
+            else ("hybrid_override_pattern")
+        )
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            "no full_attention block; the first batch fails (the cache asks an attention "
+            "layer for the sequence length)",
+            "at least one full_attention block",
+            "none",
+            f"add an attention block to `{key}`",
+        )
+    heads, groups = _known(report, "mamba_num_heads", 1), _known(report, "n_groups", 1)
+    if _nemotron_has("linear_attention")(report) and heads and groups and heads % groups:
+        report.add(
+            rules.KEY_VALUE_HEADS,
+            "n_groups",
+            f"n_groups={groups} does not divide mamba_num_heads={heads}; the Mamba2 mixer "
+            "repeats each group's B and C for a share of the heads, so the first batch fails",
+            f"a divisor of mamba_num_heads={heads}",
+            str(groups),
+            "use a divisor of `mamba_num_heads`",
+        )
+
+
+def _check_nemotron_rows(unit: Unit, report: Report) -> None:
+    """The grouped_mm experts run on the latent width when moe_latent_size is set."""
+    keys = ("moe_latent_size" if report.value("moe_latent_size") else "hidden_size",)
+    check_expert_rows((*keys, "moe_intermediate_size"), _nemotron_has("moe"))(unit, report)
+
+
+NEMOTRON_H = hf_family(
+    "nemotron_h",
+    "Nemotron-H",
+    # Attention without rotary embeddings, an explicit head_dim.
+    (
+        Attention(
+            "hidden_size",
+            "num_attention_heads",
+            kv_heads="num_key_value_heads",
+            head_dim="head_dim",
+            derived=EXPLICIT,
+        ),
+    ),
+    layers=(),
+    sizes=(
+        "vocab_size",
+        "max_position_embeddings",
+        "mamba_num_heads",
+        "mamba_head_dim",
+        "n_groups",
+        "ssm_state_size",
+        "conv_kernel",
+        "n_routed_experts",
+        "num_experts_per_tok",
+        "moe_intermediate_size",
+        "moe_shared_expert_intermediate_size",
+    ),
+    rates=("attention_dropout",),
+    rates_unchecked=frozenset({"attention_dropout"}),
+    zero_ok=frozenset({"num_experts_per_tok"}),
+    extra=(
+        check_used_size("intermediate_size", _nemotron_has("mlp"), "no mlp block"),
+        check_top_k(("n_routed_experts",), "num_experts_per_tok", _nemotron_has("moe")),
+        _check_nemotron_rows,
+        _check_nemotron_blocks,
+        # The router scores groups by their best two experts, as DeepSeek-V3's.
+        _check_groups(None, two_per_group=True, has_experts=_nemotron_has("moe")),
+    ),
+    defaults={
+        "vocab_size": 131072,
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "max_position_embeddings": 4096,
+        "intermediate_size": 21504,
+        "mlp_bias": False,
+        "ssm_state_size": 128,
+        "mamba_num_heads": 128,
+        "mamba_head_dim": 64,
+        "n_groups": 8,
+        "conv_kernel": 4,
+        "use_conv_bias": True,
+        "use_bias": False,
+        "n_routed_experts": 8,
+        "moe_intermediate_size": 7688,
+        "moe_shared_expert_intermediate_size": 7688,
+        "moe_latent_size": None,
+        "num_experts_per_tok": 2,
+        "n_group": 1,
+        "topk_group": 1,
+        "pad_token_id": 0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+    },
+    params=hf_nemotron_h,
+)
+
+
 FAMILIES: tuple[Family, ...] = (
     QWEN3_MOE,
     DEEPSEEK_V3,
@@ -2248,6 +2435,7 @@ FAMILIES: tuple[Family, ...] = (
     MAMBA,
     FALCON_MAMBA,
     JAMBA,
+    NEMOTRON_H,
     QWEN3_5,
     QWEN3_5_TEXT,
     QWEN3_5_VISION,
