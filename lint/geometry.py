@@ -840,3 +840,47 @@ def heads_axis_attention_problem(
 
 def _show_shape(shape: Shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+# ------------------------------------------------------------------------------------------
+# Multi-head latent attention (DeepSeek-V2/V3): the projection weights of one layer. Pure
+# arithmetic, self-contained (issue 16); the config checks live in kmha_lint.hparams.
+# ------------------------------------------------------------------------------------------
+
+
+def mla_head_sizes(qk_nope_head_dim: int, qk_rope_head_dim: int, v_head_dim: int) -> tuple:
+    """(query/key head size, value head size): the query and key heads are the position-free
+    part and the rotary part side by side; values have their own size."""
+    return qk_nope_head_dim + qk_rope_head_dim, v_head_dim
+
+
+def mla_projection_params(
+    width: int,
+    heads: int,
+    *,
+    q_lora_rank: int | None,
+    kv_lora_rank: int,
+    qk_nope_head_dim: int,
+    qk_rope_head_dim: int,
+    v_head_dim: int,
+    bias: bool = False,
+) -> int:
+    """Weights of one multi-head latent attention layer (transformers' DeepseekV2Attention /
+    DeepseekV3Attention): the query, directly (``q_proj``, no bias) or through a low-rank
+    bottleneck (``q_a_proj``, an RMSNorm of ``q_lora_rank``, ``q_b_proj``); the joint
+    key/value down-projection that also yields the shared rotary key (``kv_a_proj_with_mqa``,
+    ``kv_lora_rank + qk_rope_head_dim`` outputs), its RMSNorm; the up-projection to every
+    head's position-free key and value (``kv_b_proj``); the output projection from
+    ``heads * v_head_dim``. ``bias`` (attention_bias) adds biases to ``q_a_proj``,
+    ``kv_a_proj_with_mqa`` and ``o_proj`` only."""
+    qk, v = mla_head_sizes(qk_nope_head_dim, qk_rope_head_dim, v_head_dim)
+    if q_lora_rank is None:
+        query = width * heads * qk
+    else:
+        query = width * q_lora_rank + q_lora_rank + q_lora_rank * heads * qk
+        query += q_lora_rank if bias else 0
+    latent = kv_lora_rank + qk_rope_head_dim
+    key_value = width * latent + (latent if bias else 0) + kv_lora_rank
+    key_value += kv_lora_rank * heads * (qk_nope_head_dim + v)
+    output = heads * v * width + (width if bias else 0)
+    return query + key_value + output

@@ -296,9 +296,21 @@ def _positive(report: Report, key: str | None) -> int | None:
     return None
 
 
+def _explicit_head_size(report: Report, attention: Attention) -> int | None:
+    """An explicit head size: the head_dim argument, or the sum of head_dim_parts."""
+    if not attention.head_dim_parts:
+        return _positive(report, attention.head_dim)
+    parts = [report.value(key) for key in attention.head_dim_parts]
+    if any(key in report.bad for key in attention.head_dim_parts):
+        return None
+    if not all(is_int(part) and part >= 0 for part in parts) or sum(parts) <= 0:
+        return None
+    return int(sum(parts))
+
+
 def head_size(report: Report, attention: Attention) -> int | None:
     """The head size the family uses (None where unknown), without reporting anything."""
-    head_dim = _positive(report, attention.head_dim)
+    head_dim = _explicit_head_size(report, attention)
     if head_dim is not None:
         return head_dim
     width, heads = _positive(report, attention.width), _positive(report, attention.heads)
@@ -333,9 +345,11 @@ def check_attention(report: Report, attention: Attention) -> None:
     head_dim_value = report.value(attention.head_dim) if attention.head_dim else None
     if head_dim_value == 0 and attention.head_dim in unit.family.zero_valid:
         head_dim_value = None  # "0 means derive it" (KerasHub Qwen3: `if not self.head_dim`)
-    explicit = _positive(report, attention.head_dim)
+    explicit = _explicit_head_size(report, attention)
     if attention.head_dim and head_dim_value is not None and explicit is None:
         return  # a wrong head_dim is reported by check_size
+    if attention.head_dim_parts and explicit is None:
+        return  # wrong parts are reported by check_size
     size: int | None = explicit
     if explicit is None or attention.divisible_even_with_head_dim:
         if attention.derived == DIVISIBLE or explicit is not None:

@@ -35,6 +35,7 @@ from kmha_lint.hparams.builders import check_image as _check_image
 from kmha_lint.hparams.builders import hf_bert_like as _bert_like
 from kmha_lint.hparams.builders import hf_decoder as _decoder
 from kmha_lint.hparams.builders import hf_family as _family
+from kmha_lint.hparams.families.moe import mixtral_experts as _mixtral_experts
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
 LIBRARY = "transformers"
@@ -529,6 +530,10 @@ for _name in ("clip_text_model", "clip_vision_model"):
 # DeBERTa-v2's default has no token type embedding at all.
 # (and its encoder has no output without a layer).
 _tune("deberta-v2", zero_valid=frozenset({"type_vocab_size"}), strict_layers=True)
+
+
+# Mixtral's experts: the top-k and grouped_mm checks of the moe group.
+FAMILIES["mixtral"] = _mixtral_experts(FAMILIES["mixtral"])
 
 
 # The families added by group (a family is its entry and its formula, in one module).

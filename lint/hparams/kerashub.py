@@ -23,6 +23,7 @@ from kmha_lint.hparams import params
 from kmha_lint.hparams.builders import kh_family as _family
 from kmha_lint.hparams.builders import kh_gqa as _gqa
 from kmha_lint.hparams.builders import kh_mha as _mha
+from kmha_lint.hparams.families.moe import mixtral_experts as _mixtral_experts
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
 LIBRARY = "keras_hub"
@@ -406,6 +407,9 @@ FAMILIES: dict[str, Family] = {
 for _name, _f in list(FAMILIES.items()):
     if _f.vocab is None and "vocabulary_size" in _f.sizes:
         FAMILIES[_name] = Family(**{**_f.__dict__, "vocab": "vocabulary_size"})
+
+# Mixtral's experts: the top-k check of the moe group.
+FAMILIES["MixtralBackbone"] = _mixtral_experts(FAMILIES["MixtralBackbone"])
 
 
 def _merge_groups() -> None:

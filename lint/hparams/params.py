@@ -533,7 +533,7 @@ def hf_llama(v) -> int:
 
 @_counted
 def hf_mixtral(v) -> int:
-    experts = _int(v, "num_local_experts")
+    experts = _int(v, "num_local_experts", 0)  # zero experts build (and fail at the top-k)
     return _hf_decoder(
         v, k=_hf_head_dim(v), qkv_bias=False, ffn=lambda d, i: d * experts + experts * _gated(d, i)
     )

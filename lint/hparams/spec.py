@@ -26,6 +26,9 @@ class Attention:
     heads: str  # query heads
     kv_heads: str | None = None  # key/value heads (grouped-query attention)
     head_dim: str | None = None  # explicit head size argument, if the family takes one
+    # The query/key head size is the sum of these arguments (multi-head latent attention:
+    # qk_nope_head_dim + qk_rope_head_dim); each may be zero, the sum may not.
+    head_dim_parts: tuple[str, ...] = ()
     # Without an explicit head_dim (or when it is null): DIVISIBLE or FLOORS.
     derived: str = DIVISIBLE
     # With an explicit head_dim: does the family still need width % heads == 0? (transformers

@@ -569,6 +569,10 @@ for _group in SPEC_GROUPS:
     for _table, _more in ((KERAS_HUB, _module.KERAS_HUB), (TRANSFORMERS, _module.TRANSFORMERS)):
         assert not set(_table) & set(_more), (_group, set(_table) & set(_more))
         _table.update(_more)
+    # Edits a group adds to a family of another table (the moe group's edits of Mixtral).
+    for _name, _edits in getattr(_module, "EXTRA_EDITS", {}).items():
+        _spec = TRANSFORMERS.get(_name) or KERAS_HUB[_name]
+        _spec["extra_edits"] = [*_spec.get("extra_edits", []), *_edits]
 
 
 # --------------------------------------------------------------------------------------------
