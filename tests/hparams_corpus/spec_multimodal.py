@@ -1,7 +1,518 @@
 """Corpus tables of the ``multimodal`` group (see lint/hparams/families/__init__.py): tiny originals
-and their argument names, per library; ``generate.py`` merges them."""
+and their argument names, per library; ``generate.py`` merges them.
+
+The containers nest a text config (checked and counted with its own family) and a vision
+config; their batch holds the images and as many image tokens in ``input_ids`` as the
+container's processor would write (``inputs`` hooks below), so that the run goes through the
+vision tower and the projector.
+"""
 
 from bases import DELETE, HF_DEC, HF_DEC_NAMES, HF_ENC, HF_ENC_NAMES, _hf, _kh  # noqa: F401
 
+BATCH = 2
+
+# A tiny SigLIP vision tower (width 32, 4 heads, 32x32 images of 8x8 patches: a 4x4 grid).
+SIGLIP_VISION = {
+    "model_type": "siglip_vision_model",
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "image_size": 32,
+    "patch_size": 8,
+}
+SIGLIP_TEXT = {
+    "model_type": "siglip_text_model",
+    "vocab_size": 200,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "max_position_embeddings": 64,
+    "pad_token_id": 1,
+    "bos_token_id": 3,
+    "eos_token_id": 2,
+}
+# Image token ids sit above the ids of the text batch (1..31) and inside the vocabulary (200).
+IMAGE_TOKEN = 150
+
+VISION_NAMES = {
+    "vision_width": "vision_config.hidden_size",
+    "vision_heads": "vision_config.num_attention_heads",
+    "image": "vision_config.image_size",
+    "patch": "vision_config.patch_size",
+}
+
+
+def _image_size(vision, default=32):
+    size = getattr(vision, "image_size", default)
+    if isinstance(size, list | tuple) and len(size) == 2 and all(isinstance(s, int) for s in size):
+        return tuple(size)
+    return (size, size) if isinstance(size, int) and size > 0 else (default, default)
+
+
+def _pixels(vision):
+    import torch
+
+    height, width = _image_size(vision)
+    channels = getattr(vision, "num_channels", 3)
+    channels = channels if isinstance(channels, int) and channels > 0 else 3
+    return torch.rand(BATCH, channels, height, width)
+
+
+def _with_image_tokens(ids, token, count):
+    """The text batch with ``count`` image tokens in front of each row (one image a row)."""
+    import torch
+
+    return torch.cat([torch.full((ids.shape[0], count), token, dtype=ids.dtype), ids], dim=1)
+
+
+def _siglip_inputs(config, ids):
+    return {"input_ids": ids, "pixel_values": _pixels(config.vision_config)}
+
+
+def _vision_inputs(config, ids):
+    return {"pixel_values": _pixels(config)}
+
+
+def _paligemma_inputs(config, ids):
+    height, width = _image_size(config.vision_config)
+    patch = config.vision_config.patch_size
+    count = (height // patch) * (width // patch) if isinstance(patch, int) and patch > 0 else 16
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, count),
+        "pixel_values": _pixels(config.vision_config),
+    }
+
+
+def _gemma3_inputs(config, ids):
+    count = config.mm_tokens_per_image
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, count),
+        "pixel_values": _pixels(config.vision_config),
+    }
+
+
+def _whole(value, default):
+    whole = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return value if whole else default
+
+
+def _qwen_vl_inputs(config, ids):
+    """What Qwen2-VL's processor writes for one image a row: the image resized to a grid of
+    2*merge x 2*merge patches, flattened patches (channels * temporal * patch * patch
+    values each), image_grid_thw, one image token per merged patch, mm_token_type_ids."""
+    import torch
+
+    vision = config.vision_config
+    merge = _whole(vision.spatial_merge_size, 2)
+    patch, temporal = _whole(vision.patch_size, 4), _whole(vision.temporal_patch_size, 2)
+    channels = _whole(vision.in_channels, 3)
+    side = 2 * merge
+    pixels = torch.rand(BATCH * side * side, channels * temporal * patch * patch)
+    grid = torch.tensor([[1, side, side]] * BATCH)
+    input_ids = _with_image_tokens(ids, config.image_token_id, side * side // (merge * merge))
+    return {
+        "input_ids": input_ids,
+        "pixel_values": pixels,
+        "image_grid_thw": grid,
+        "mm_token_type_ids": (input_ids == config.image_token_id).int(),
+    }
+
+
+QWEN_VL_TEXT = {
+    **HF_DEC,
+    # M-RoPE splits the rotary half of each head (16 / 2 = 8) into time, height and width.
+    "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+}
+QWEN_VL_TOKENS = {
+    "image_token_id": IMAGE_TOKEN,
+    "video_token_id": IMAGE_TOKEN + 1,
+    "vision_start_token_id": IMAGE_TOKEN + 2,
+    "vision_end_token_id": IMAGE_TOKEN + 3,
+}
+QWEN_VL_NAMES = {
+    "width": "text_config.hidden_size",
+    "heads": "text_config.num_attention_heads",
+    "kv": "text_config.num_key_value_heads",
+    "inter": "text_config.intermediate_size",
+    "layers": "text_config.num_hidden_layers",
+    "vocab": "text_config.vocab_size",
+    "window": "text_config.sliding_window",
+    "rates": ["text_config.attention_dropout"],
+    "tokens": ["image_token_id", "text_config.pad_token_id"],
+    "vision_heads": "vision_config.num_heads",
+}
+QWEN_VL_EDITS = [
+    (
+        "mrope-section-short",
+        "rotary",
+        "text_config.rope_parameters.mrope_section=[2, 2, 2]: 6 of the 8 rotary frequencies",
+        {"text_config.rope_parameters.mrope_section": [2, 2, 2]},
+    ),
+    (
+        "mrope-section-unset",
+        "rotary",
+        "no mrope_section: the default [16, 24, 24] is for heads of 128",
+        {"text_config.rope_parameters.mrope_section": DELETE},
+    ),
+    (
+        "heads-div-mrope",
+        "num-heads",
+        "text_config.num_attention_heads=8 (heads of 8) with mrope_section=[1, 1, 2]",
+        {
+            "text_config.num_attention_heads": 8,
+            "text_config.num_key_value_heads": 8,
+            "text_config.rope_parameters.mrope_section": [1, 1, 2],
+        },
+    ),
+    (
+        "merge-3",
+        "image-size",
+        "vision_config.spatial_merge_size=3 (images resized to a 6x6 patch grid)",
+        {"vision_config.spatial_merge_size": 3},
+    ),
+    (
+        "merge-zero",
+        "zero",
+        "vision_config.spatial_merge_size=0",
+        {"vision_config.spatial_merge_size": 0},
+    ),
+    (
+        "vision-out-other",
+        "hidden-size",
+        "the merger's output width (48) differs from the text width (64)",
+        {"VISION_OUT": 48},
+    ),
+    (
+        "vision-depth-zero",
+        "zero",
+        "vision_config.depth=0",
+        {"vision_config.depth": 0},
+    ),
+    (
+        "sliding-on",
+        "window",
+        "text_config.use_sliding_window=true with sliding_window=16",
+        {"text_config.use_sliding_window": True, "text_config.sliding_window": 16},
+    ),
+    (
+        "image-token-text",
+        "token-id",
+        "image_token_id=5, an id the text batch also holds",
+        {"image_token_id": 5},
+    ),
+]
+
+
+def _qwen_vl_edits(vision_out):
+    out = []
+    for slug, kind, desc, patch in QWEN_VL_EDITS:
+        if "VISION_OUT" in patch:
+            patch = {f"vision_config.{vision_out}": patch["VISION_OUT"]}
+        out.append((slug, kind, desc, patch))
+    return out
+
+
 KERAS_HUB: dict = {}
-TRANSFORMERS: dict = {}
+TRANSFORMERS: dict = {
+    "siglip": _hf(
+        "siglip",
+        # The text head projects to the vision width: SiglipModel multiplies the embeddings.
+        {
+            "text_config": {**SIGLIP_TEXT, "projection_size": 32},
+            "vision_config": dict(SIGLIP_VISION),
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "rates": ["text_config.attention_dropout"],
+            "tokens": ["text_config.pad_token_id", "text_config.eos_token_id"],
+            **VISION_NAMES,
+        },
+        inputs=_siglip_inputs,
+        extra_edits=[
+            (
+                "vision-no-head",
+                "type",
+                "vision_config.vision_use_head=false: no attention-pooling head",
+                {"vision_config.vision_use_head": False},
+            ),
+            (
+                "text-projection-size",
+                "hidden-size",
+                "text_config.projection_size=16: the text head projects to 16 features",
+                {"text_config.projection_size": 16},
+            ),
+            (
+                "image-size-pair",
+                "image-size",
+                "vision_config.image_size=[32, 32] (a pair, which the config class allows)",
+                {"vision_config.image_size": [32, 32]},
+            ),
+            (
+                "vision-width-nondiv",
+                "hidden-size",
+                "vision_config.hidden_size=30 is not a multiple of its 4 heads",
+                {"vision_config.hidden_size": 30},
+            ),
+            (
+                "vision-width-64",
+                "hidden-size",
+                "vision_config.hidden_size=64: the image embedding (64) and the text "
+                "projection (32) differ",
+                {"vision_config.hidden_size": 64},
+            ),
+            (
+                "vision-layers-zero",
+                "zero",
+                "vision_config.num_hidden_layers=0",
+                {"vision_config.num_hidden_layers": 0},
+            ),
+            (
+                "vision-layers-negative",
+                "negative",
+                "vision_config.num_hidden_layers=-1",
+                {"vision_config.num_hidden_layers": -1},
+            ),
+        ],
+    ),
+    "siglip_vision_model": _hf(
+        "siglip_vision_model",
+        {k: v for k, v in SIGLIP_VISION.items() if k != "model_type"},
+        {
+            "width": "hidden_size",
+            "heads": "num_attention_heads",
+            "inter": "intermediate_size",
+            "layers": "num_hidden_layers",
+            "rates": ["attention_dropout"],
+            "image": "image_size",
+            "patch": "patch_size",
+        },
+        inputs=_vision_inputs,
+        extra_edits=[
+            (
+                "no-head",
+                "type",
+                "vision_use_head=false: no attention-pooling head",
+                {"vision_use_head": False},
+            ),
+            (
+                "patch-nondiv-width-image",
+                "image-size",
+                "patch_size=5: 32x32 images hold a 6x6 grid, two pixel rows dropped",
+                {"patch_size": 5},
+            ),
+            ("channels-one", "hidden-size", "num_channels=1 (grey images)", {"num_channels": 1}),
+        ],
+    ),
+    "gemma3": _hf(
+        "gemma3",
+        {
+            "text_config": {
+                "model_type": "gemma3_text",
+                **HF_DEC,
+                "head_dim": 16,
+                "sliding_window": 16,
+            },
+            "vision_config": {**SIGLIP_VISION, "vision_use_head": False},
+            "mm_tokens_per_image": 4,
+            "image_token_index": IMAGE_TOKEN,
+            "boi_token_index": IMAGE_TOKEN + 1,
+            "eoi_token_index": IMAGE_TOKEN + 2,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "head_dim": "text_config.head_dim",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "window": "text_config.sliding_window",
+            "tokens": ["image_token_index", "text_config.pad_token_id"],
+            **VISION_NAMES,
+        },
+        derives_head=False,
+        inputs=_gemma3_inputs,
+        extra_edits=[
+            (
+                "mm-tokens-16",
+                "image-size",
+                "mm_tokens_per_image=16: a 4x4 grid pooled with a kernel of 1",
+                {"mm_tokens_per_image": 16},
+            ),
+            (
+                "mm-tokens-1",
+                "image-size",
+                "mm_tokens_per_image=1: the 4x4 grid pooled to one token",
+                {"mm_tokens_per_image": 1},
+            ),
+            (
+                "mm-tokens-nonsquare",
+                "image-size",
+                "mm_tokens_per_image=6: not a square; the 4x4 grid pools to 2x2 = 4 features",
+                {"mm_tokens_per_image": 6},
+            ),
+            (
+                "mm-tokens-above-grid",
+                "image-size",
+                "mm_tokens_per_image=25: 5 tokens a side for a 4x4 patch grid",
+                {"mm_tokens_per_image": 25},
+            ),
+            (
+                "mm-tokens-zero",
+                "zero",
+                "mm_tokens_per_image=0",
+                {"mm_tokens_per_image": 0},
+            ),
+            (
+                "vision-width-other",
+                "hidden-size",
+                "vision_config.hidden_size=48: the projector maps 48 vision features to 64",
+                {"vision_config.hidden_size": 48},
+            ),
+            (
+                "vision-head",
+                "type",
+                "vision_config.vision_use_head=true: the tower's pooling head is built",
+                {"vision_config.vision_use_head": True},
+            ),
+            (
+                "image-64",
+                "image-size",
+                "vision_config.image_size=64: an 8x8 grid pooled with a kernel of 4",
+                {"vision_config.image_size": 64},
+            ),
+        ],
+    ),
+    "paligemma": _hf(
+        "paligemma",
+        {
+            "text_config": {"model_type": "gemma", **HF_DEC, "head_dim": 16},
+            "vision_config": {**SIGLIP_VISION, "vision_use_head": False},
+            "projection_dim": 64,
+            "image_token_index": IMAGE_TOKEN,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "head_dim": "text_config.head_dim",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "tokens": ["image_token_index", "text_config.pad_token_id"],
+            **VISION_NAMES,
+        },
+        derives_head=False,
+        inputs=_paligemma_inputs,
+        extra_edits=[
+            (
+                "projection-other",
+                "hidden-size",
+                "projection_dim=48: image features of 48 for a text width of 64",
+                {"projection_dim": 48},
+            ),
+            (
+                "projection-and-width",
+                "hidden-size",
+                "projection_dim=96 and text_config.hidden_size=96 (heads 4 divide it)",
+                {"projection_dim": 96, "text_config.hidden_size": 96},
+            ),
+            (
+                "vision-head-unset",
+                "type",
+                "vision_config without vision_use_head (the SigLIP default is true)",
+                {"vision_config.vision_use_head": DELETE},
+            ),
+            (
+                "vision-width-other",
+                "hidden-size",
+                "vision_config.hidden_size=48: the projector maps 48 vision features to 64",
+                {"vision_config.hidden_size": 48},
+            ),
+            (
+                "image-64",
+                "image-size",
+                "vision_config.image_size=64: an 8x8 grid, 64 image tokens",
+                {"vision_config.image_size": 64},
+            ),
+        ],
+    ),
+    "qwen2_vl": _hf(
+        "qwen2_vl",
+        {
+            "text_config": {"model_type": "qwen2_vl_text", **QWEN_VL_TEXT},
+            "vision_config": {
+                "model_type": "qwen2_vl_vision",
+                "depth": 2,
+                "embed_dim": 32,
+                "hidden_size": 64,
+                "mlp_ratio": 2,
+                "num_heads": 4,
+                "patch_size": 4,
+                "temporal_patch_size": 2,
+                "spatial_merge_size": 2,
+            },
+            **QWEN_VL_TOKENS,
+        },
+        {**QWEN_VL_NAMES, "vision_width": "vision_config.embed_dim"},
+        inputs=_qwen_vl_inputs,
+        extra_edits=[
+            *_qwen_vl_edits("hidden_size"),
+            (
+                "mlp-ratio-fraction",
+                "hidden-size",
+                "vision_config.mlp_ratio=1.5 (a float; the MLP is int(32 * 1.5) = 48 wide)",
+                {"vision_config.mlp_ratio": 1.5},
+            ),
+        ],
+    ),
+    "qwen2_5_vl": _hf(
+        "qwen2_5_vl",
+        {
+            "text_config": {"model_type": "qwen2_5_vl_text", **QWEN_VL_TEXT},
+            "vision_config": {
+                "model_type": "qwen2_5_vl_vision",
+                "depth": 2,
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_heads": 4,
+                "patch_size": 4,
+                "temporal_patch_size": 2,
+                "spatial_merge_size": 2,
+                "window_size": 16,
+                "out_hidden_size": 64,
+                "fullatt_block_indexes": [1],
+            },
+            **QWEN_VL_TOKENS,
+        },
+        {**QWEN_VL_NAMES, "vision_width": "vision_config.hidden_size"},
+        inputs=_qwen_vl_inputs,
+        extra_edits=[
+            *_qwen_vl_edits("out_hidden_size"),
+            (
+                "window-below-merge",
+                "window",
+                "vision_config.window_size=4: 4 // merge 2 // patch 4 = 0 merged patches a window",
+                {"vision_config.window_size": 4},
+            ),
+            (
+                "window-odd",
+                "window",
+                "vision_config.window_size=20: 20 // 2 // 4 = 2 merged patches a window",
+                {"vision_config.window_size": 20},
+            ),
+            (
+                "fullatt-beyond-depth",
+                "layers",
+                "vision_config.fullatt_block_indexes=[0, 7]: 7 is beyond the 2 blocks",
+                {"vision_config.fullatt_block_indexes": [0, 7]},
+            ),
+        ],
+    ),
+}
