@@ -529,6 +529,12 @@ _merge_groups()
 
 # Spellings of model_type that name the same family.
 ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox"}
+# A nested config's model_type that its container renames (Qwen2-VL's hub files write the
+# container's model_type in vision_config; the config class reads them as the vision tower).
+NESTED_ALIASES = {
+    ("vision_config", "qwen2_vl"): "qwen2_vl_vision",
+    ("vision_config", "qwen2_5_vl"): "qwen2_5_vl_vision",
+}
 
 
 def _generic_for(config: dict, model_type: str) -> Family:
@@ -583,7 +589,7 @@ def units(document: dict) -> list[Unit]:
 def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: int) -> None:
     model_type = config.get("model_type")
     if isinstance(model_type, str) and model_type:
-        name = ALIASES.get(model_type, model_type)
+        name = NESTED_ALIASES.get((where, model_type)) or ALIASES.get(model_type, model_type)
         family = FAMILIES.get(name) or _generic_for(config, model_type)
         label = f"{model_type} (transformers{', ' + where if where else ''})"
         found.append(Unit(family, config, pointer, label, pointer + "/model_type"))

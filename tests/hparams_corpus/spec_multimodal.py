@@ -196,12 +196,6 @@ QWEN_VL_EDITS = [
         "text_config.use_sliding_window=true with sliding_window=16",
         {"text_config.use_sliding_window": True, "text_config.sliding_window": 16},
     ),
-    (
-        "image-token-text",
-        "token-id",
-        "image_token_id=5, an id the text batch also holds",
-        {"image_token_id": 5},
-    ),
 ]
 
 
@@ -213,6 +207,40 @@ def _qwen_vl_edits(vision_out):
         out.append((slug, kind, desc, patch))
     return out
 
+
+def _mistral3_inputs(config, ids):
+    """What Mistral 3's processor writes: each image resized to a multiple of
+    patch_size * spatial_merge_size (here 2x2 merged patches), image_sizes, and one image
+    token per merged patch (the row-break and end tokens are text)."""
+    import torch
+
+    patch = _whole(config.vision_config.patch_size, 8)
+    merge = _whole(config.spatial_merge_size, 2)
+    side = 2 * patch * merge
+    channels = _whole(config.vision_config.num_channels, 3)
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, 4),
+        "pixel_values": torch.rand(BATCH, channels, side, side),
+        "image_sizes": torch.tensor([[side, side]] * BATCH),
+    }
+
+
+def _pixtral_inputs(config, ids):
+    import torch
+
+    patch = _whole(config.patch_size, 8)
+    return {"pixel_values": torch.rand(BATCH, 3, 4 * patch, 4 * patch)}
+
+
+PIXTRAL = {
+    "model_type": "pixtral",
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "image_size": 32,
+    "patch_size": 8,
+}
 
 KERAS_HUB: dict = {}
 TRANSFORMERS: dict = {
@@ -512,6 +540,119 @@ TRANSFORMERS: dict = {
                 "layers",
                 "vision_config.fullatt_block_indexes=[0, 7]: 7 is beyond the 2 blocks",
                 {"vision_config.fullatt_block_indexes": [0, 7]},
+            ),
+        ],
+    ),
+    "pixtral": _hf(
+        "pixtral",
+        {k: v for k, v in PIXTRAL.items() if k != "model_type"},
+        {
+            "width": "hidden_size",
+            "heads": "num_attention_heads",
+            "inter": "intermediate_size",
+            "layers": "num_hidden_layers",
+            "rates": ["attention_dropout"],
+            "image": "image_size",
+            "patch": "patch_size",
+        },
+        inputs=_pixtral_inputs,
+        extra_edits=[
+            (
+                "heads-8",
+                "num-heads",
+                "num_attention_heads=8: heads of 4 (axial rotary: 2 frequencies a head)",
+                {"num_attention_heads": 8},
+            ),
+            (
+                "heads-16",
+                "num-heads",
+                "num_attention_heads=16: heads of 2",
+                {"num_attention_heads": 16},
+            ),
+            (
+                "width-heads-odd",
+                "hidden-size",
+                "hidden_size=36 with 4 heads: heads of 9 (odd)",
+                {"hidden_size": 36},
+            ),
+            (
+                "width-heads-6",
+                "hidden-size",
+                "hidden_size=24 with 4 heads: heads of 6 (not a multiple of 4)",
+                {"hidden_size": 24},
+            ),
+        ],
+    ),
+    "mistral3": _hf(
+        "mistral3",
+        {
+            "text_config": {"model_type": "mistral", **HF_DEC, "head_dim": 16},
+            "vision_config": dict(PIXTRAL),
+            "image_token_index": IMAGE_TOKEN,
+            "spatial_merge_size": 2,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "head_dim": "text_config.head_dim",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "window": "text_config.sliding_window",
+            "tokens": ["image_token_index", "text_config.pad_token_id"],
+            **VISION_NAMES,
+        },
+        derives_head=False,
+        inputs=_mistral3_inputs,
+        extra_edits=[
+            (
+                "feature-layer-list",
+                "layers",
+                "vision_feature_layer=[-1, -2]: two layers concatenated (linear_1 twice as wide)",
+                {"vision_feature_layer": [-1, -2]},
+            ),
+            (
+                "feature-layer-outside",
+                "layers",
+                "vision_feature_layer=-4: the tower has 3 hidden states (2 layers)",
+                {"vision_feature_layer": -4},
+            ),
+            (
+                "feature-layer-positive",
+                "layers",
+                "vision_feature_layer=2: the last of 3 hidden states",
+                {"vision_feature_layer": 2},
+            ),
+            (
+                "projector-bias",
+                "type",
+                "multimodal_projector_bias=true",
+                {"multimodal_projector_bias": True},
+            ),
+            (
+                "merge-zero",
+                "zero",
+                "spatial_merge_size=0",
+                {"spatial_merge_size": 0},
+            ),
+            (
+                "merge-1",
+                "image-size",
+                "spatial_merge_size=1 (images of 2x2 patches)",
+                {"spatial_merge_size": 1},
+            ),
+            (
+                "vision-width-other",
+                "hidden-size",
+                "vision_config.hidden_size=48: the projector maps 48 vision features to 64",
+                {"vision_config.hidden_size": 48},
+            ),
+            (
+                "vision-heads-8",
+                "num-heads",
+                "vision_config.num_attention_heads=8: vision heads of 4",
+                {"vision_config.num_attention_heads": 8},
             ),
         ],
     ),

@@ -16,16 +16,18 @@ Read from transformers 5.24.0 (``transformers/models/<family>/configuration_*.py
 from __future__ import annotations
 
 from kmha_lint.geometry import is_int
-from kmha_lint.hparams.builders import check_image, hf_family
+from kmha_lint.hparams.builders import check_image, hf_decoder, hf_family
 from kmha_lint.hparams.params import (
     _counted,
     _flag,
+    _gated,
     _hf_clip_layer,
     _int,
     _ln,
     _mlp,
     _opt_int,
     _Unknown,
+    hf_qwen2,
 )
 from kmha_lint.hparams.spec import DIVISIBLE, Attention, Family, Unit, Values
 
@@ -44,12 +46,13 @@ def _sub(v, key: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _nested_count(v, key: str, model_type: str, absent: dict | None = None) -> int:
+def _nested_count(v, key: str, model_type: str, absent: dict | None = None, flat=False) -> int:
     """The weights of the sub-model at ``key`` when it is not a unit of its own (no
     ``model_type`` written): counted with the family the library builds for it
     (``model_type``, the container's default), from its keys and that family's defaults.
     ``absent``: the values the container passes when the key is missing altogether
-    (PaliGemma's ``init_kwargs``; they do not apply to a config that is written)."""
+    (PaliGemma's ``init_kwargs``; they do not apply to a config that is written); ``flat``:
+    the sub-model's keys are then the container's own (Qwen2-VL's hub files)."""
     config = _sub(v, key)
     if config is not None and isinstance(config.get("model_type"), str):
         return 0  # a unit of its own: counted with its family
@@ -59,7 +62,7 @@ def _nested_count(v, key: str, model_type: str, absent: dict | None = None) -> i
     if family is None or family.params is None:
         raise _Unknown(key)
     if config is None:
-        config = dict(absent or {})
+        config = v.config if flat else dict(absent or {})
     count = family.params(Values(config, family.defaults))
     if count is None:
         raise _Unknown(key)
@@ -454,4 +457,451 @@ PALIGEMMA = hf_family(
 )
 
 
-FAMILIES: tuple[Family, ...] = (*SIGLIP, GEMMA3, PALIGEMMA)
+# ------------------------------------------------------------------------------------------
+# Qwen2-VL and Qwen2.5-VL (qwen2_vl/, qwen2_5_vl/): Qwen2VLModel = visual + language_model
+# ------------------------------------------------------------------------------------------
+
+
+def _check_flat_text(text_type: str):
+    """Hub files of Qwen2-VL write the text model's keys at the top level (no
+    ``text_config``; the config class moves them there): check them with the text family."""
+
+    def check(unit: Unit, report) -> None:
+        if "text_config" in unit.config or "hidden_size" not in unit.config:
+            return
+        from kmha_lint.hparams import huggingface
+        from kmha_lint.hparams.checks import check_unit
+
+        family = huggingface.FAMILIES[text_type]
+        text = Unit(family, unit.config, unit.pointer, unit.label, unit.family_pointer)
+        report.issues += check_unit(text)
+
+    check.__name__ = f"_check_flat_{text_type}"
+    return check
+
+
+def _text_values(unit: Unit) -> Values:
+    from kmha_lint.hparams import huggingface
+
+    text = _sub(unit.values, "text_config")
+    family = huggingface.FAMILIES[unit.family.name + "_text"]
+    return Values(unit.config if text is None else text, family.defaults)
+
+
+def _mrope_section(values: Values):
+    for key in ("rope_scaling", "rope_parameters"):
+        rope = values.get(key)
+        if isinstance(rope, dict) and rope:
+            return key, rope.get("mrope_section", [16, 24, 24])
+    return "rope_parameters", [16, 24, 24]
+
+
+def _check_mrope(unit: Unit, report) -> None:
+    """M-RoPE splits the rotary half of each head (head_dim // 2 frequencies) into time,
+    height and width sections: ``mrope_section`` must add up to head_dim // 2, or the first
+    batch fails (``split_with_sizes expects split_sizes to sum exactly to ...``)."""
+    from kmha_lint.hparams import rules
+
+    values = unit.values
+    width, heads = values.get("hidden_size"), values.get("num_attention_heads")
+    if "hidden_size" in report.bad or "num_attention_heads" in report.bad:
+        return
+    if not (is_int(width) and is_int(heads) and width > 0 and heads > 0) or width % heads:
+        return
+    key, section = _mrope_section(values)
+    if not (isinstance(section, list) and all(is_int(x) for x in section)):
+        return
+    half = width // heads // 2
+    if sum(section) != half:
+        written = values.has(f"{key}.mrope_section")
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            f"{key}.mrope_section" if written else key,
+            f"M-RoPE splits the {half} rotary frequencies of each head (head size "
+            f"{width} // {heads} = {width // heads}, halved) into time, height and width "
+            f"sections, and {section}"
+            + ("" if written else " (the default)")
+            + f" adds up to {sum(section)}; the first batch fails",
+            f"sections adding up to {half}",
+            str(section),
+            f"set mrope_section to three numbers adding up to {half}, e.g. "
+            f"{[half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]}",
+        )
+
+
+def _check_qwen_vl(out_key: str):
+    def check(unit: Unit, report) -> None:
+        """The merger's output width replaces text embeddings: it must be the text width;
+        image token ids are embedded as they are (no swap): outside the vocabulary or
+        negative, every batch with an image fails."""
+        from kmha_lint.hparams import rules
+
+        _check_image_token(unit, report, replaced_when_outside=False)
+        text = _text_values(unit)
+        vision = _sub(unit.values, "vision_config") or {}
+        from kmha_lint.hparams import huggingface
+
+        vision_family = huggingface.FAMILIES[unit.family.name + "_vision"]
+        out = Values(vision, vision_family.defaults).get(out_key)
+        width = text.get("hidden_size")
+        if is_int(out) and is_int(width) and out > 0 and width > 0 and out != width:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                f"vision_config.{out_key}",
+                f"the vision merger writes {out} features an image token, but they replace "
+                f"text embeddings of {width} (the text hidden_size); the first batch with an "
+                "image fails",
+                f"{width}",
+                str(out),
+                f"set vision_config.{out_key} to the text hidden_size, {width}",
+            )
+
+    check.__name__ = "_check_qwen_vl"
+    return check
+
+
+def _check_window(unit: Unit, report) -> None:
+    """Window attention (Qwen2.5-VL): windows of window_size // spatial_merge_size //
+    patch_size merged patches a side; zero fails at the first image (modulo by zero)."""
+    from kmha_lint.hparams import rules
+
+    values = unit.values
+    keys = ("window_size", "spatial_merge_size", "patch_size")
+    window, merge, patch = (values.get(k) for k in keys)
+    if any(k in report.bad for k in keys):
+        return
+    if not all(is_int(x) and x > 0 for x in (window, merge, patch)):
+        return
+    if window // merge // patch == 0:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "window_size",
+            f"a window of {window} pixels holds {window} // {merge} // {patch} = 0 merged "
+            "patches (window_size // spatial_merge_size // patch_size); the first image "
+            "fails (modulo by zero)",
+            f"at least {merge * patch} (spatial_merge_size * patch_size)",
+            str(window),
+            f"set window_size to a multiple of {merge * patch}, e.g. {8 * merge * patch}",
+        )
+
+
+def _qwen_patches(v, width: int) -> int:
+    """The patch embedding: a Conv3d without bias over (temporal, patch, patch) blocks."""
+    c, t, p = _int(v, "in_channels"), _int(v, "temporal_patch_size"), _int(v, "patch_size")
+    return c * t * p * p * width
+
+
+def _qwen_merger(v, width: int, out: int, norm: int) -> int:
+    """PatchMerger: a norm of the vision width, then two Linears over merge^2 patches."""
+    m = _int(v, "spatial_merge_size", 0)  # 0 builds (empty Linears) and fails at run
+    wide = width * m * m
+    return norm + wide * wide + wide + wide * out + out
+
+
+@_counted
+def hf_qwen2_vl_vision(v) -> int:
+    """Qwen2VisionTransformerPretrainedModel: LayerNorms, fused qkv with bias, an MLP of
+    int(embed_dim * mlp_ratio)."""
+    e, out = _int(v, "embed_dim"), _int(v, "hidden_size")
+    _int(v, "num_heads")
+    ratio = v.get("mlp_ratio")
+    if not is_int(ratio) or ratio <= 0:
+        raise _Unknown("mlp_ratio")
+    m = int(e * ratio)
+    block = 2 * _ln(e) + 3 * e * e + 3 * e + e * e + e + _mlp(e, m)
+    total = _qwen_patches(v, e) + _layers(v, "depth") * block
+    return total + _qwen_merger(v, e, out, _ln(e))
+
+
+@_counted
+def hf_qwen2_5_vl_vision(v) -> int:
+    """Qwen2_5_VisionTransformerPretrainedModel: RMSNorms, fused qkv with bias, a gated MLP
+    with biases, a merger to out_hidden_size."""
+    d, i, out = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "out_hidden_size")
+    _int(v, "num_heads")
+    block = 2 * d + 3 * d * d + 3 * d + d * d + d + _gated(d, i) + 2 * i + d
+    total = _qwen_patches(v, d) + _layers(v, "depth") * block
+    return total + _qwen_merger(v, d, out, d)
+
+
+def _qwen_vl_count(name: str):
+    @_counted
+    def count(v) -> int:
+        """Qwen2VLModel has no weights of its own: the vision tower and the text model."""
+        return _nested_count(v, "text_config", f"{name}_text", flat=True) + _nested_count(
+            v, "vision_config", f"{name}_vision"
+        )
+
+    count.__name__ = f"hf_{name}"
+    return count
+
+
+_QWEN_VISION_COMMON = {
+    "depth": 32,
+    "num_heads": 16,
+    "in_channels": 3,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+}
+
+
+def _qwen_vision(name, title, width, defaults, params, *, sizes=(), extra=()):
+    return hf_family(
+        name,
+        title,
+        (Attention(width, "num_heads", derived=DIVISIBLE),),
+        layers=("depth",),
+        sizes=(
+            "in_channels",
+            "patch_size",
+            "temporal_patch_size",
+            "spatial_merge_size",
+            *sizes,
+        ),
+        vocab=None,
+        token_ids=(),
+        defaults={**_QWEN_VISION_COMMON, **defaults},
+        params=params,
+        extra=extra,
+    )
+
+
+def _qwen_text(name, title):
+    return hf_decoder(
+        name,
+        title,
+        derived=DIVISIBLE,
+        windows=("sliding_window",),
+        params_fn=hf_qwen2,
+        vocab_size=152064,
+        hidden_size=8192,
+        intermediate_size=29568,
+        num_hidden_layers=80,
+        num_attention_heads=64,
+        num_key_value_heads=8,
+        max_position_embeddings=32768,
+    )
+
+
+def _qwen_container(name, title, out_key):
+    return hf_family(
+        name,
+        title,
+        (),
+        layers=(),
+        vocab="text_config.vocab_size",
+        token_ids=(
+            "image_token_id",
+            "video_token_id",
+            "vision_start_token_id",
+            "vision_end_token_id",
+        ),
+        defaults={
+            "image_token_id": 151655,
+            "video_token_id": 151656,
+            "vision_start_token_id": 151652,
+            "vision_end_token_id": 151653,
+        },
+        params=_qwen_vl_count(name),
+        extra=(_check_flat_text(f"{name}_text"), _check_qwen_vl(out_key)),
+    )
+
+
+def _with_text_extras(family: Family) -> Family:
+    from dataclasses import replace
+
+    return replace(family, strict_layers=True, extra=(_check_mrope,))
+
+
+QWEN_VL = (
+    _with_text_extras(_qwen_text("qwen2_vl_text", "Qwen2-VL text")),
+    _with_text_extras(_qwen_text("qwen2_5_vl_text", "Qwen2.5-VL text")),
+    _qwen_vision(
+        "qwen2_vl_vision",
+        "Qwen2-VL vision",
+        "embed_dim",
+        {"embed_dim": 1280, "hidden_size": 3584, "mlp_ratio": 4},
+        hf_qwen2_vl_vision,
+        sizes=("hidden_size", "mlp_ratio"),
+    ),
+    _qwen_vision(
+        "qwen2_5_vl_vision",
+        "Qwen2.5-VL vision",
+        "hidden_size",
+        {
+            "hidden_size": 3584,
+            "intermediate_size": 3420,
+            "window_size": 112,
+            "out_hidden_size": 3584,
+        },
+        hf_qwen2_5_vl_vision,
+        sizes=("intermediate_size", "out_hidden_size", "window_size"),
+        extra=(_check_window,),
+    ),
+    _qwen_container("qwen2_vl", "Qwen2-VL", "hidden_size"),
+    _qwen_container("qwen2_5_vl", "Qwen2.5-VL", "out_hidden_size"),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# Pixtral (pixtral/modeling_pixtral.py) and Mistral 3 (mistral3/modeling_mistral3.py)
+# ------------------------------------------------------------------------------------------
+
+
+@_counted
+def hf_pixtral(v) -> int:
+    """PixtralVisionModel: a patch convolution without bias, an RMSNorm, layers of two
+    RMSNorms, q/k/v/o without bias and a gated MLP; no final norm (positions are axial
+    rotary, no weights)."""
+    d, i, c = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "num_channels")
+    _int(v, "num_attention_heads")
+    p = _int(v, "patch_size", 0)  # a patch of 0 builds an empty convolution (fails at run)
+    layer = 2 * d + 4 * d * d + _gated(d, i)
+    return c * p * p * d + d + _layers(v, "num_hidden_layers") * layer
+
+
+def _feature_layers(v) -> int:
+    """How many vision layers' hidden states the projector concatenates."""
+    layer = v.get("vision_feature_layer")
+    if isinstance(layer, list) and layer and all(is_int(x) for x in layer):
+        return len(layer)
+    if is_int(layer):
+        return 1
+    raise _Unknown("vision_feature_layer")
+
+
+def _check_feature_layer(vision_type: str, depth_key: str = "num_hidden_layers"):
+    def check(unit: Unit, report) -> None:
+        """vision_feature_layer indexes the tower's hidden states (the embeddings and one per
+        layer): outside [-(L+1), L] the first batch with an image fails."""
+        from kmha_lint.hparams import huggingface, rules
+
+        family = huggingface.FAMILIES.get(vision_type)
+        vision = _sub(unit.values, "vision_config") or {}
+        depth = Values(vision, family.defaults if family else {}).get(depth_key)
+        value = unit.values.get("vision_feature_layer")
+        if not is_int(depth) or depth < 0:
+            return
+        items = value if isinstance(value, list) else [value]
+        states = depth + 1
+        for item in items:
+            if is_int(item) and not -states <= item < states:
+                report.add(
+                    rules.HPARAM_OUT_OF_RANGE,
+                    "vision_feature_layer",
+                    f"the vision tower has {states} hidden states (the embeddings and "
+                    f"{depth} layers), and {item} is not one of them; the first batch with "
+                    "an image fails",
+                    f"an index in [-{states}, {states - 1}]",
+                    str(value),
+                    "use -1 (the last layer) or -2, as published configs do",
+                )
+                return
+
+    check.__name__ = "_check_feature_layer"
+    return check
+
+
+def _check_pixtral_head_dim(unit: Unit, report) -> None:
+    """The attention splits heads of hidden_size // num_attention_heads, but the axial
+    rotary table is sized by the config's ``head_dim`` when the file writes one (the config
+    class derives it only when it is absent): the two must agree, or the first batch fails."""
+    from kmha_lint.hparams import rules
+
+    values = unit.values
+    width, heads = values.get("hidden_size"), values.get("num_attention_heads")
+    head_dim = values.get("head_dim")
+    if not values.has("head_dim") or {"hidden_size", "num_attention_heads"} & report.bad:
+        return
+    if not (is_int(width) and is_int(heads) and width > 0 and heads > 0 and not width % heads):
+        return
+    if is_int(head_dim) and head_dim != width // heads:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "head_dim",
+            f"the attention uses heads of hidden_size // num_attention_heads = {width} // "
+            f"{heads} = {width // heads}, but the rotary table is built for the written "
+            f"head_dim={head_dim}; the first batch fails",
+            f"{width // heads}",
+            str(head_dim),
+            f"set head_dim to {width // heads}, or remove it (the config derives it)",
+        )
+
+
+def _check_mistral3(unit: Unit, report) -> None:
+    """Image token ids as in Qwen2-VL (embedded as they are); the projector's RMSNorm has
+    the vision width, so several concatenated feature layers cannot pass it."""
+    from kmha_lint.hparams import rules
+
+    _check_image_token(unit, report, replaced_when_outside=False)
+    layer = unit.values.get("vision_feature_layer")
+    if isinstance(layer, list) and len(layer) > 1:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "vision_feature_layer",
+            f"{len(layer)} vision layers are concatenated into features {len(layer)} times "
+            "the vision width, but the projector normalises them with an RMSNorm of the "
+            "vision width; the first batch with an image fails",
+            "one layer index (an integer)",
+            str(layer),
+            "use a single layer, e.g. -1",
+        )
+
+
+@_counted
+def hf_mistral3(v) -> int:
+    """Mistral3Model's own weights: the projector (an RMSNorm of the vision width, the patch
+    merger's Linear of merge^2 * S to S, linear_1 from S * feature layers to the text width
+    and linear_2, with biases when multimodal_projector_bias)."""
+    text, vision = _sub(v, "text_config") or {}, _sub(v, "vision_config") or {}
+    t = Values(text, {"hidden_size": 5120}).get("hidden_size")
+    s = Values(vision, {"hidden_size": 1024}).get("hidden_size")
+    if not (is_int(t) and is_int(s) and t > 0 and s > 0):
+        raise _Unknown("hidden_size")
+    m = _int(v, "spatial_merge_size", 0)
+    bias = _flag(v, "multimodal_projector_bias", False)
+    own = s + s * m * m * s + s * _feature_layers(v) * t + t * t + (2 * t if bias else 0)
+    return (
+        own
+        + _nested_count(v, "text_config", "mistral")
+        + _nested_count(v, "vision_config", "pixtral")
+    )
+
+
+PIXTRAL = _vision_family(
+    "pixtral",
+    "Pixtral vision",
+    {
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "num_channels": 3,
+        "image_size": 1024,
+        "patch_size": 16,
+    },
+    hf_pixtral,
+    extra=(_check_pixtral_head_dim,),
+)
+
+MISTRAL3 = hf_family(
+    "mistral3",
+    "Mistral 3",
+    (),
+    layers=(),
+    sizes=("spatial_merge_size",),
+    vocab="text_config.vocab_size",
+    token_ids=_IMAGE_TOKENS,
+    defaults={
+        "image_token_index": 10,
+        "vision_feature_layer": -1,
+        "multimodal_projector_bias": False,
+        "spatial_merge_size": 2,
+    },
+    params=hf_mistral3,
+    extra=(_check_mistral3, _check_feature_layer("pixtral")),
+)
+
+
+FAMILIES: tuple[Family, ...] = (*SIGLIP, GEMMA3, PALIGEMMA, *QWEN_VL, PIXTRAL, MISTRAL3)
