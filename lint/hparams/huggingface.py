@@ -529,11 +529,13 @@ _merge_groups()
 
 # Spellings of model_type that name the same family.
 ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox"}
-# A nested config's model_type that its container renames (Qwen2-VL's hub files write the
-# container's model_type in vision_config; the config class reads them as the vision tower).
+# A nested config's model_type that its container reads as another (Qwen2-VL's and
+# Idefics3's hub files write the container's model_type in vision_config; the config class
+# renames it or builds its vision config class whatever the key says).
 NESTED_ALIASES = {
     ("vision_config", "qwen2_vl"): "qwen2_vl_vision",
     ("vision_config", "qwen2_5_vl"): "qwen2_5_vl_vision",
+    ("vision_config", "idefics3"): "idefics3_vision",
 }
 
 

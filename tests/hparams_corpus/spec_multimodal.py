@@ -7,7 +7,16 @@ container's processor would write (``inputs`` hooks below), so that the run goes
 vision tower and the projector.
 """
 
-from bases import DELETE, HF_DEC, HF_DEC_NAMES, HF_ENC, HF_ENC_NAMES, _hf, _kh  # noqa: F401
+from bases import (  # noqa: F401
+    CLIP_VISION,
+    DELETE,
+    HF_DEC,
+    HF_DEC_NAMES,
+    HF_ENC,
+    HF_ENC_NAMES,
+    _hf,
+    _kh,
+)
 
 BATCH = 2
 
@@ -241,6 +250,54 @@ PIXTRAL = {
     "image_size": 32,
     "patch_size": 8,
 }
+
+
+def _llava_next_inputs(config, ids):
+    """One square image of the tower's size a row: the base image and one crop (the 1x1
+    grid of image_grid_pinpoints [S, S]); image tokens: the base image's patches (the CLS
+    feature dropped, strategy "default") and the crop's rows, each with a newline."""
+    import torch
+
+    vision = config.vision_config
+    size = _whole(vision.image_size, 32)
+    side = size // _whole(vision.patch_size, 8)
+    count = side * side + side * (side + 1)
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, count),
+        "pixel_values": torch.rand(BATCH, 2, 3, size, size),
+        "image_sizes": torch.tensor([[size, size]] * BATCH),
+    }
+
+
+def _idefics3_inputs(config, ids):
+    """One image a row (pixel_values of shape (batch, images, C, S, S)); the processor writes
+    (S // patch)^2 / scale_factor^2 image tokens for it."""
+    import torch
+
+    vision = config.vision_config
+    size, patch = _whole(vision.image_size, 32), _whole(vision.patch_size, 8)
+    scale = _whole(config.scale_factor, 2)
+    count = int((size // patch) ** 2 / scale**2)
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, count),
+        "pixel_values": torch.rand(BATCH, 1, 3, size, size),
+    }
+
+
+def _llama4_inputs(config, ids):
+    """One tile a row; the vision adapter pixel-shuffles its (image // patch)^2 patches by
+    pixel_shuffle_ratio into (grid * ratio)^2 image tokens."""
+    import torch
+
+    vision = config.vision_config
+    size, patch = _whole(vision.image_size, 32), _whole(vision.patch_size, 8)
+    ratio = vision.pixel_shuffle_ratio
+    side = int((size // patch) * ratio) if isinstance(ratio, int | float) and ratio > 0 else 2
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, side * side),
+        "pixel_values": torch.rand(BATCH, 3, size, size),
+    }
+
 
 KERAS_HUB: dict = {}
 TRANSFORMERS: dict = {
@@ -653,6 +710,215 @@ TRANSFORMERS: dict = {
                 "num-heads",
                 "vision_config.num_attention_heads=8: vision heads of 4",
                 {"vision_config.num_attention_heads": 8},
+            ),
+        ],
+    ),
+    "llava_next": _hf(
+        "llava_next",
+        {
+            "text_config": {"model_type": "llama", **HF_DEC},
+            "vision_config": {k: v for k, v in CLIP_VISION.items() if k != "projection_dim"},
+            "image_token_index": IMAGE_TOKEN,
+            "image_grid_pinpoints": [[32, 32], [32, 64], [64, 32]],
+            "image_seq_length": 36,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "tokens": ["image_token_index", "text_config.pad_token_id"],
+            "vision_width": "vision_config.hidden_size",
+            "vision_heads": "vision_config.num_attention_heads",
+        },
+        inputs=_llava_next_inputs,
+        extra_edits=[
+            (
+                "feature-layer-list",
+                "layers",
+                "vision_feature_layer=[-1, -2]: two layers concatenated (linear_1 twice as wide)",
+                {"vision_feature_layer": [-1, -2]},
+            ),
+            (
+                "feature-layer-outside",
+                "layers",
+                "vision_feature_layer=-4: the tower has 3 hidden states (2 layers)",
+                {"vision_feature_layer": -4},
+            ),
+            (
+                "projector-no-bias",
+                "type",
+                "multimodal_projector_bias=false",
+                {"multimodal_projector_bias": False},
+            ),
+            (
+                "vision-width-other",
+                "hidden-size",
+                "vision_config.hidden_size=48: the projector maps 48 vision features to 64",
+                {"vision_config.hidden_size": 48},
+            ),
+            (
+                "select-strategy-other",
+                "type",
+                'vision_feature_select_strategy="cls" (not a strategy)',
+                {"vision_feature_select_strategy": "cls"},
+            ),
+        ],
+    ),
+    "idefics3": _hf(
+        "idefics3",
+        {
+            "text_config": {"model_type": "llama", **HF_DEC},
+            "vision_config": {
+                "model_type": "idefics3_vision",
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "image_size": 32,
+                "patch_size": 8,
+            },
+            "image_token_id": IMAGE_TOKEN,
+            "scale_factor": 2,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "tokens": ["image_token_id", "text_config.pad_token_id"],
+            **VISION_NAMES,
+        },
+        inputs=_idefics3_inputs,
+        extra_edits=[
+            (
+                "scale-3",
+                "image-size",
+                "scale_factor=3 does not divide the 4x4 patch grid",
+                {"scale_factor": 3},
+            ),
+            (
+                "scale-4",
+                "image-size",
+                "scale_factor=4: the 4x4 grid shuffled into one token",
+                {"scale_factor": 4},
+            ),
+            ("scale-zero", "zero", "scale_factor=0", {"scale_factor": 0}),
+            (
+                "image-48",
+                "image-size",
+                "vision_config.image_size=48: a 6x6 grid, 9 tokens an image",
+                {"vision_config.image_size": 48},
+            ),
+            (
+                "vision-width-other",
+                "hidden-size",
+                "vision_config.hidden_size=48: the connector maps 4 * 48 features to 64",
+                {"vision_config.hidden_size": 48},
+            ),
+            (
+                "vision-layers-zero",
+                "zero",
+                "vision_config.num_hidden_layers=0",
+                {"vision_config.num_hidden_layers": 0},
+            ),
+        ],
+    ),
+    "llama4": _hf(
+        "llama4",
+        {
+            "text_config": {
+                "model_type": "llama4_text",
+                **HF_DEC,
+                "head_dim": 16,
+                "intermediate_size_mlp": 128,
+                "num_local_experts": 2,
+                "num_experts_per_tok": 1,
+                "attention_chunk_size": 16,
+            },
+            "vision_config": {
+                "model_type": "llama4_vision_model",
+                "hidden_size": 32,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "image_size": 32,
+                "patch_size": 8,
+                "pixel_shuffle_ratio": 0.5,
+                "projector_input_dim": 64,
+                "projector_output_dim": 64,
+                "vision_output_dim": 64,
+            },
+            "image_token_index": IMAGE_TOKEN,
+            "boi_token_index": IMAGE_TOKEN + 1,
+            "eoi_token_index": IMAGE_TOKEN + 2,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "head_dim": "text_config.head_dim",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "tokens": ["image_token_index", "text_config.pad_token_id"],
+            **VISION_NAMES,
+        },
+        derives_head=False,
+        inputs=_llama4_inputs,
+        extra_edits=[
+            (
+                "shuffle-vs-intermediate",
+                "hidden-size",
+                "vision_config.intermediate_size=64: the shuffled patches have 32 / 0.5^2 = "
+                "128 features",
+                {"vision_config.intermediate_size": 64},
+            ),
+            (
+                "shuffle-quarter",
+                "image-size",
+                "vision_config.pixel_shuffle_ratio=0.25 (4x4 patches into one token)",
+                {"vision_config.pixel_shuffle_ratio": 0.25},
+            ),
+            (
+                "projector-dims-differ",
+                "hidden-size",
+                "vision_config.projector_output_dim=48 differs from projector_input_dim=64",
+                {"vision_config.projector_output_dim": 48, "vision_config.vision_output_dim": 48},
+            ),
+            (
+                "vision-output-differs",
+                "hidden-size",
+                "vision_config.vision_output_dim=48 differs from projector_output_dim=64",
+                {"vision_config.vision_output_dim": 48},
+            ),
+            (
+                "tied",
+                "type",
+                "text_config.tie_word_embeddings=true (the LM head shares the embedding)",
+                {"text_config.tie_word_embeddings": True},
+            ),
+            (
+                "tied-top",
+                "type",
+                "tie_word_embeddings=true at the top level",
+                {"tie_word_embeddings": True},
+            ),
+            (
+                "vision-heads-8",
+                "num-heads",
+                "vision_config.num_attention_heads=8: vision heads of 4",
+                {"vision_config.num_attention_heads": 8},
+            ),
+            (
+                "feature-layer-outside",
+                "layers",
+                "vision_config.vision_feature_layer=-4: 3 hidden states",
+                {"vision_config.vision_feature_layer": -4},
             ),
         ],
     ),

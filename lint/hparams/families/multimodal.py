@@ -105,7 +105,7 @@ def _siglip_vision_tower(v, head_key: str = "vision_use_head", head_default: boo
     grid = image // patch
     total = c * patch * patch * d + d + grid * grid * d
     total += _layers(v, "num_hidden_layers") * _hf_clip_layer(d, i) + _ln(d)
-    if _flag(v, head_key, head_default):
+    if head_key and _flag(v, head_key, head_default):
         total += d + 4 * (d * d + d) + _ln(d) + _mlp(d, i)
     return total
 
@@ -904,4 +904,170 @@ MISTRAL3 = hf_family(
 )
 
 
-FAMILIES: tuple[Family, ...] = (*SIGLIP, GEMMA3, PALIGEMMA, *QWEN_VL, PIXTRAL, MISTRAL3)
+# ------------------------------------------------------------------------------------------
+# LLaVA-NeXT (llava_next/modeling_llava_next.py): CLIP tower + projector + image_newline + LM
+# ------------------------------------------------------------------------------------------
+
+
+def _text_width(v, default: int) -> int:
+    text = _sub(v, "text_config") or {}
+    t = text.get("hidden_size", default)
+    if not (is_int(t) and t > 0):
+        raise _Unknown("text_config.hidden_size")
+    return t
+
+
+def _vision_width(v, default: int) -> int:
+    vision = _sub(v, "vision_config") or {}
+    s = vision.get("hidden_size", default)
+    if not (is_int(s) and s > 0):
+        raise _Unknown("vision_config.hidden_size")
+    return s
+
+
+@_counted
+def hf_llava_next(v) -> int:
+    """LlavaNextModel's own weights: linear_1 (vision width * feature layers to the text
+    width), linear_2 (biases when multimodal_projector_bias) and image_newline (the text
+    width)."""
+    t, s = _text_width(v, 4096), _vision_width(v, 1024)
+    bias = _flag(v, "multimodal_projector_bias", True)
+    own = s * _feature_layers(v) * t + t * t + (2 * t if bias else 0) + t
+    return (
+        own
+        + _nested_count(v, "text_config", "llama")
+        + _nested_count(v, "vision_config", "clip_vision_model")
+    )
+
+
+def _check_llava_next(unit: Unit, report) -> None:
+    """Image token ids are embedded as they are; the feature selection strategy is a
+    Literal field of the config class ("default" drops the CLS feature, "full" keeps it)."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _show
+
+    _check_image_token(unit, report, replaced_when_outside=False)
+    key = "vision_feature_select_strategy"
+    if unit.values.has(key) and unit.values.get(key) not in ("default", "full"):
+        report.add(
+            rules.HPARAM_WRONG_TYPE,
+            key,
+            "not a strategy the config class accepts (reading the config fails)",
+            '"default" or "full"',
+            _show(unit.values.get(key)),
+            f'set `{key}` to "default" (drop the CLS feature) or "full"',
+        )
+
+
+LLAVA_NEXT = hf_family(
+    "llava_next",
+    "LLaVA-NeXT",
+    (),
+    layers=(),
+    sizes=("image_seq_length",),
+    vocab="text_config.vocab_size",
+    token_ids=_IMAGE_TOKENS,
+    defaults={
+        "image_token_index": 32000,
+        "vision_feature_layer": -2,
+        "multimodal_projector_bias": True,
+        "image_seq_length": 576,
+    },
+    params=hf_llava_next,
+    extra=(_check_llava_next, _check_feature_layer("clip_vision_model")),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# Idefics3 (idefics3/modeling_idefics3.py): SigLIP-like tower + pixel-shuffle connector + LM
+# ------------------------------------------------------------------------------------------
+
+
+@_counted
+def hf_idefics3_vision(v) -> int:
+    """Idefics3VisionTransformer: SigLIP's embeddings, layers and post LayerNorm; no head."""
+    return _siglip_vision_tower(v, head_key="", head_default=False)
+
+
+def _check_idefics3(unit: Unit, report) -> None:
+    """The connector pixel-shuffles the (image // patch) grid by scale_factor: the grid
+    side must be a multiple of it, or the first batch with an image fails."""
+    from kmha_lint.hparams import huggingface, rules
+
+    _check_image_token(unit, report, replaced_when_outside=False)
+    scale = unit.values.get("scale_factor")
+    if "scale_factor" in report.bad or not (is_int(scale) and scale > 0):
+        return
+    family = huggingface.FAMILIES["idefics3_vision"]
+    vision = Values(_sub(unit.values, "vision_config") or {}, family.defaults)
+    image, patch = vision.get("image_size"), vision.get("patch_size")
+    if not (is_int(image) and is_int(patch) and image > 0 and patch > 0):
+        return
+    side = image // patch
+    if side % scale:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "scale_factor",
+            f"the connector regroups the {side}x{side} patch grid (image_size {image} // "
+            f"patch_size {patch}) in blocks of {scale}x{scale}, and {scale} does not divide "
+            f"{side}; the first batch with an image fails",
+            f"a divisor of {side}",
+            str(scale),
+            f"set scale_factor to a divisor of {side}, or change image_size / patch_size",
+        )
+
+
+@_counted
+def hf_idefics3(v) -> int:
+    """Idefics3Model's own weights: the connector's Linear (no bias) from scale_factor^2
+    vision features to the text width."""
+    t, s = _text_width(v, 4096), _vision_width(v, 1152)
+    f = _int(v, "scale_factor", 0)
+    return (
+        s * f * f * t
+        + _nested_count(v, "text_config", "llama", {"rms_norm_eps": 1e-5})
+        + _nested_count(v, "vision_config", "idefics3_vision")
+    )
+
+
+IDEFICS3 = (
+    _vision_family(
+        "idefics3_vision",
+        "Idefics3 vision",
+        {
+            "hidden_size": 1152,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 16,
+            "num_channels": 3,
+            "image_size": 224,
+            "patch_size": 32,
+        },
+        hf_idefics3_vision,
+        extra=(_check_square_sizes,),
+    ),
+    hf_family(
+        "idefics3",
+        "Idefics3",
+        (),
+        layers=(),
+        sizes=("scale_factor",),
+        vocab="text_config.vocab_size",
+        token_ids=("image_token_id",),
+        defaults={"image_token_id": 128257, "scale_factor": 2},
+        params=hf_idefics3,
+        extra=(_check_idefics3,),
+    ),
+)
+
+
+FAMILIES: tuple[Family, ...] = (
+    *SIGLIP,
+    GEMMA3,
+    PALIGEMMA,
+    *QWEN_VL,
+    PIXTRAL,
+    MISTRAL3,
+    LLAVA_NEXT,
+    *IDEFICS3,
+)
