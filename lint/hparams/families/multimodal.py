@@ -15,9 +15,12 @@ Read from transformers 5.24.0 (``transformers/models/<family>/configuration_*.py
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kmha_lint.geometry import is_int
 from kmha_lint.hparams.builders import check_image, hf_decoder, hf_family
 from kmha_lint.hparams.params import (
+    _attention,
     _counted,
     _flag,
     _gated,
@@ -95,15 +98,20 @@ def _check_square_sizes(unit: Unit, report) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def _siglip_vision_tower(v, head_key: str = "vision_use_head", head_default: bool = True) -> int:
-    """SiglipVisionModel: a patch convolution with bias, (image // patch)**2 positions,
-    CLIP-style layers, a post LayerNorm, and the attention-pooling head when
-    ``vision_use_head`` (a probe, torch's MultiheadAttention, a LayerNorm and an MLP)."""
+def _siglip_vision_tower(
+    v, head_key: str = "vision_use_head", head_default: bool = True, positions=None
+) -> int:
+    """SiglipVisionModel: a patch embedding with bias (a convolution; SigLIP 2: a Linear of
+    the same size), positions ((image // patch)**2, or SigLIP 2's num_patches), CLIP-style
+    layers, a post LayerNorm, and the attention-pooling head when ``vision_use_head`` (a
+    probe, torch's MultiheadAttention, a LayerNorm and an MLP)."""
     d, i, c = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "num_channels")
     _int(v, "num_attention_heads")
-    image, patch = _int(v, "image_size"), _int(v, "patch_size")
-    grid = image // patch
-    total = c * patch * patch * d + d + grid * grid * d
+    patch = _int(v, "patch_size")
+    if positions is None:
+        grid = _int(v, "image_size") // patch
+        positions = grid * grid
+    total = c * patch * patch * d + d + positions * d
     total += _layers(v, "num_hidden_layers") * _hf_clip_layer(d, i) + _ln(d)
     if head_key and _flag(v, head_key, head_default):
         total += d + 4 * (d * d + d) + _ln(d) + _mlp(d, i)
@@ -136,7 +144,7 @@ def hf_siglip(v) -> int:
     )
 
 
-def _check_siglip_pair(unit: Unit, report) -> None:
+def _check_siglip_pair(unit: Unit, report) -> None:  # SiglipModel and Siglip2Model
     """SiglipModel compares text and image embeddings: the text head's projection_size
     (default: the text width) must equal the vision width, and the vision tower needs its
     pooling head (``vision_use_head``) to give an image embedding at all."""
@@ -1061,7 +1069,228 @@ IDEFICS3 = (
 )
 
 
+# ------------------------------------------------------------------------------------------
+# Llama 4 (llama4/modeling_llama4.py): AutoModel builds Llama4ForConditionalGeneration =
+# Llama4VisionModel + Llama4MultiModalProjector + Llama4ForCausalLM (with its LM head)
+# ------------------------------------------------------------------------------------------
+
+_LLAMA4_VISION = {
+    "hidden_size": 768,
+    "intermediate_size": 5632,
+    "num_hidden_layers": 34,
+    "num_attention_heads": 16,
+    "num_channels": 3,
+    "image_size": 448,
+    "patch_size": 14,
+    "vision_output_dim": 7680,
+    "pixel_shuffle_ratio": 0.5,
+    "projector_input_dim": 4096,
+    "projector_output_dim": 4096,
+}
+
+
+@_counted
+def hf_llama4_vision(v) -> int:
+    """Llama4VisionModel: an unfold + Linear patch embedding (no bias), a class embedding,
+    (image // patch)^2 + 1 positions, LayerNorms before and after, layers with biased
+    q/k/v/o (heads of hidden // heads) and MLP, and the pixel-shuffle adapter's two Linears
+    (intermediate_size -> projector_input_dim, projector_output_dim squared, no bias)."""
+    d, i, c = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "num_channels")
+    h = _int(v, "num_attention_heads")
+    image, patch = _int(v, "image_size"), _int(v, "patch_size")
+    grid = image // patch
+    attention = _attention(d, h, d // h, qkv_bias=True, out_bias=True)
+    layer = attention + 2 * _ln(d) + _mlp(d, i)
+    total = c * patch * patch * d + d + (grid * grid + 1) * d + 2 * _ln(d)
+    total += _layers(v, "num_hidden_layers") * layer
+    p_in, p_out = _int(v, "projector_input_dim"), _int(v, "projector_output_dim")
+    return total + i * p_in + p_out * p_out
+
+
+def _check_llama4_vision(unit: Unit, report) -> None:
+    """The adapter pixel-shuffles the patch grid: hidden_size / ratio^2 features must be
+    the adapter's input (intermediate_size), the grid side times the ratio a whole number,
+    and projector_output_dim the width its first Linear writes (projector_input_dim)."""
+    from kmha_lint.hparams import rules
+
+    values = unit.values
+    keys = ("hidden_size", "intermediate_size", "image_size", "patch_size")
+    d, i, image, patch = (values.get(k) for k in keys)
+    ratio = values.get("pixel_shuffle_ratio")
+    if any(k in report.bad for k in keys) or not all(
+        is_int(x) and x > 0 for x in (d, i, image, patch)
+    ):
+        return
+    if isinstance(ratio, int | float) and not isinstance(ratio, bool) and ratio > 0:
+        grid = image // patch
+        features = d / ratio**2
+        if features != i:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "intermediate_size",
+                f"the vision adapter pixel-shuffles patches of {d} features by "
+                f"pixel_shuffle_ratio={ratio} into {features:g} features, and its first "
+                f"Linear takes intermediate_size={i}; the first batch with an image fails",
+                f"{features:g} (hidden_size / pixel_shuffle_ratio^2)",
+                str(i),
+                "make intermediate_size = hidden_size / pixel_shuffle_ratio^2",
+            )
+        elif grid * ratio != int(grid * ratio):
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "pixel_shuffle_ratio",
+                f"the {grid}x{grid} patch grid shuffled by {ratio} is not a whole grid",
+                f"a ratio r with {grid} * r whole",
+                str(ratio),
+                "use 0.5 with an even patch grid",
+            )
+    p_in, p_out = values.get("projector_input_dim"), values.get("projector_output_dim")
+    if is_int(p_in) and is_int(p_out) and p_in > 0 and p_out > 0 and p_in != p_out:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "projector_output_dim",
+            f"the adapter's second Linear takes projector_output_dim={p_out} features, but "
+            f"its first writes projector_input_dim={p_in}; the first batch with an image "
+            "fails",
+            f"{p_in} (projector_input_dim)",
+            str(p_out),
+            "make projector_input_dim and projector_output_dim equal",
+        )
+
+
+def _check_llama4(unit: Unit, report) -> None:
+    """Image token ids are embedded as they are; the projector's Linear takes
+    vision_output_dim features, which the adapter writes as projector_output_dim."""
+    from kmha_lint.hparams import rules
+
+    _check_image_token(unit, report, replaced_when_outside=False)
+    vision = Values(_sub(unit.values, "vision_config") or {}, _LLAMA4_VISION)
+    out, p_out = vision.get("vision_output_dim"), vision.get("projector_output_dim")
+    if is_int(out) and is_int(p_out) and out > 0 and p_out > 0 and out != p_out:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "vision_config.vision_output_dim",
+            f"the projector takes vision_output_dim={out} features, but the vision adapter "
+            f"writes projector_output_dim={p_out}; the first batch with an image fails",
+            f"{p_out} (vision_config.projector_output_dim)",
+            str(out),
+            "make vision_output_dim equal projector_output_dim",
+        )
+
+
+@_counted
+def hf_llama4(v) -> int:
+    """What Llama4ForConditionalGeneration adds to the text model and the vision model:
+    the projector's Linear (vision_output_dim -> text width, no bias) and the language
+    model's LM head (the text vocabulary x width, shared with the embedding when tied)."""
+    text = Values(_sub(v, "text_config") or {}, {"hidden_size": 5120, "vocab_size": 202048})
+    t, vocab = text.get("hidden_size"), text.get("vocab_size")
+    vision = Values(_sub(v, "vision_config") or {}, _LLAMA4_VISION)
+    out = vision.get("vision_output_dim")
+    if not all(is_int(x) and x > 0 for x in (t, vocab, out)):
+        raise _Unknown("hidden_size")
+    head = 0 if _llama4_tied(v) else vocab * t
+    return (
+        out * t
+        + head
+        + _nested_count(v, "text_config", "llama4_text")
+        + _nested_count(v, "vision_config", "llama4_vision_model")
+    )
+
+
+def _llama4_tied(v) -> bool:
+    """The language model (Llama4ForCausalLM, built from text_config) ties its head to the
+    embedding when the text config says so; the top-level key does not (observed)."""
+    text = _sub(v, "text_config") or {}
+    return bool(text.get("tie_word_embeddings", False))
+
+
+LLAMA4 = (
+    _vision_family(
+        "llama4_vision_model",
+        "Llama 4 vision",
+        _LLAMA4_VISION,
+        hf_llama4_vision,
+        sizes=("vision_output_dim", "projector_input_dim", "projector_output_dim"),
+        extra=(_check_square_sizes, _check_llama4_vision),
+    ),
+    hf_family(
+        "llama4",
+        "Llama 4",
+        (),
+        layers=(),
+        vocab="text_config.vocab_size",
+        token_ids=(*_IMAGE_TOKENS, "boi_token_index", "eoi_token_index"),
+        defaults={
+            "image_token_index": 200092,
+            "boi_token_index": 200080,
+            "eoi_token_index": 200081,
+        },
+        params=hf_llama4,
+        extra=(_check_llama4,),
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# SigLIP 2 (siglip2/modeling_siglip2.py): NaFlex patches, a square table of num_patches
+# positions resized to each image's grid
+# ------------------------------------------------------------------------------------------
+
+
+@_counted
+def hf_siglip2_vision(v) -> int:
+    return _siglip_vision_tower(v, positions=_int(v, "num_patches"))
+
+
+@_counted
+def hf_siglip2(v) -> int:
+    """Siglip2Model's own weights: logit_scale and logit_bias."""
+    return (
+        2
+        + _nested_count(v, "text_config", "siglip2_text_model")
+        + _nested_count(v, "vision_config", "siglip2_vision_model")
+    )
+
+
+def _check_square_positions(unit: Unit, report) -> None:
+    """The position table of num_patches rows is reshaped to a square grid
+    (int(sqrt(num_patches)) a side): a count that is not a square fails at the first batch."""
+    from kmha_lint.hparams import rules
+
+    n = unit.values.get("num_patches")
+    if "num_patches" in report.bad or not (is_int(n) and n > 0):
+        return
+    side = int(n**0.5)
+    if side * side != n:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "num_patches",
+            f"the position table of {n} rows is reshaped to a {side}x{side} grid, which "
+            "holds a different count; the first batch fails",
+            "a square number (256 = 16 x 16)",
+            str(n),
+            f"set num_patches to a square, e.g. {side * side} or {(side + 1) ** 2}",
+        )
+
+
+SIGLIP2 = (
+    _vision_family(
+        "siglip2_vision_model",
+        "SigLIP 2 vision",
+        {**_SIGLIP_VISION_DEFAULTS, "num_patches": 256},
+        hf_siglip2_vision,
+        sizes=("num_patches",),
+        extra=(_check_square_positions,),
+    ),
+    replace(SIGLIP[1], name="siglip2_text_model", title="SigLIP 2 text"),
+    replace(SIGLIP[2], name="siglip2", title="SigLIP 2", params=hf_siglip2),
+)
+
+
 FAMILIES: tuple[Family, ...] = (
+    *SIGLIP2,
+    *LLAMA4,
     *SIGLIP,
     GEMMA3,
     PALIGEMMA,
