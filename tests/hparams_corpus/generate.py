@@ -882,7 +882,8 @@ def kh_family(family, spec, outdir):
     import keras_hub
 
     cls = getattr(keras_hub.models, spec["cls"])
-    backbone = cls(**spec["base"])
+    # A backbone that nests other Keras objects (encoders) is built by the spec's hook.
+    backbone = spec["build"](keras_hub) if spec.get("build") else cls(**spec["base"])
     original = keras.saving.serialize_keras_object(backbone)
     del backbone
     entries = []

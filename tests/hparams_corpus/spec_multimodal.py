@@ -338,7 +338,168 @@ def _siglip2_inputs(config, ids):
     return {"input_ids": ids, **_naflex(config.vision_config)}
 
 
-KERAS_HUB: dict = {}
+KH_SIGLIP_VISION = {
+    "patch_size": 8,
+    "hidden_dim": 32,
+    "num_layers": 2,
+    "num_heads": 4,
+    "intermediate_dim": 64,
+    "image_shape": [32, 32, 3],
+}
+KH_SIGLIP_TEXT = {
+    "vocabulary_size": 200,
+    "embedding_dim": 32,
+    "hidden_dim": 32,
+    "num_layers": 2,
+    "num_heads": 4,
+    "intermediate_dim": 64,
+    "max_sequence_length": 8,
+}
+
+
+def _kh_siglip(keras_hub):
+    from keras_hub.src.models.siglip.siglip_text_encoder import SigLIPTextEncoder
+    from keras_hub.src.models.siglip.siglip_vision_encoder import SigLIPVisionEncoder
+
+    return keras_hub.models.SigLIPBackbone(
+        vision_encoder=SigLIPVisionEncoder(**KH_SIGLIP_VISION),
+        text_encoder=SigLIPTextEncoder(**KH_SIGLIP_TEXT),
+    )
+
+
+KERAS_HUB: dict = {
+    "PaliGemmaBackbone": _kh(
+        "PaliGemmaBackbone",
+        {
+            "vocabulary_size": 200,
+            "image_size": 16,
+            "num_layers": 2,
+            "num_query_heads": 4,
+            "num_key_value_heads": 2,
+            "hidden_dim": 64,
+            "intermediate_dim": 128,
+            "head_dim": 16,
+            "vit_patch_size": 4,
+            "vit_num_heads": 4,
+            "vit_hidden_dim": 32,
+            "vit_num_layers": 2,
+            "vit_intermediate_dim": 64,
+        },
+        {
+            "width": "hidden_dim",
+            "heads": "num_query_heads",
+            "kv": "num_key_value_heads",
+            "head_dim": "head_dim",
+            "inter": "intermediate_dim",
+            "layers": "num_layers",
+            "vocab": "vocabulary_size",
+            "rates": ["dropout"],
+            "vision_width": "vit_hidden_dim",
+            "vision_heads": "vit_num_heads",
+        },
+        derives_head=False,
+        extra_edits=[
+            (
+                "image-nondiv-patch",
+                "image-size",
+                "image_size=18: not a multiple of vit_patch_size=4",
+                {"image_size": 18},
+            ),
+            ("patch-zero", "zero", "vit_patch_size=0", {"vit_patch_size": 0}),
+            (
+                "vit-intermediate-unset",
+                "hidden-size",
+                "vit_intermediate_dim=null (the backbone uses 4304)",
+                {"vit_intermediate_dim": None},
+            ),
+            (
+                "vit-pooling-map",
+                "type",
+                'vit_pooling="map": attention pooling to one image token',
+                {"vit_pooling": "map"},
+            ),
+            (
+                "vit-pooling-gap",
+                "type",
+                'vit_pooling="gap": average pooling to one image token',
+                {"vit_pooling": "gap"},
+            ),
+            (
+                "post-norms",
+                "type",
+                "use_post_ffw_norm and use_post_attention_norm (Gemma 2 style)",
+                {"use_post_ffw_norm": True, "use_post_attention_norm": True},
+            ),
+            (
+                "vit-layers-zero",
+                "zero",
+                "vit_num_layers=0",
+                {"vit_num_layers": 0},
+            ),
+            (
+                "window",
+                "window",
+                "use_sliding_window_attention with sliding_window_size=4",
+                {"use_sliding_window_attention": True, "sliding_window_size": 4},
+            ),
+        ],
+    ),
+    "SigLIPBackbone": _kh(
+        "SigLIPBackbone",
+        {},
+        {
+            "width": "text_encoder.config.hidden_dim",
+            "heads": "text_encoder.config.num_heads",
+            "inter": "text_encoder.config.intermediate_dim",
+            "layers": "text_encoder.config.num_layers",
+            "vocab": "text_encoder.config.vocabulary_size",
+            "vision_width": "vision_encoder.config.hidden_dim",
+            "vision_heads": "vision_encoder.config.num_heads",
+            "image": "vision_encoder.config.image_shape",
+            "patch": "vision_encoder.config.patch_size",
+        },
+        build=_kh_siglip,
+        extra_edits=[
+            (
+                "text-projection",
+                "hidden-size",
+                "text_encoder.config.projection_dim=16: the text embedding is 16 wide, the "
+                "image embedding 32",
+                {"text_encoder.config.projection_dim": 16},
+            ),
+            (
+                "text-embedding-dim",
+                "hidden-size",
+                "text_encoder.config.embedding_dim=48 differs from its hidden_dim=32",
+                {"text_encoder.config.embedding_dim": 48},
+            ),
+            (
+                "vision-width-64",
+                "hidden-size",
+                "vision_encoder.config.hidden_dim=64 (text projection 32)",
+                {"vision_encoder.config.hidden_dim": 64},
+            ),
+            (
+                "image-not-square",
+                "image-size",
+                "vision_encoder.config.image_shape=[32, 24, 3]",
+                {"vision_encoder.config.image_shape": [32, 24, 3]},
+            ),
+            (
+                "vision-layers-zero",
+                "zero",
+                "vision_encoder.config.num_layers=0",
+                {"vision_encoder.config.num_layers": 0},
+            ),
+            (
+                "vision-heads-6",
+                "num-heads",
+                "vision_encoder.config.num_heads=6 does not divide 32",
+                {"vision_encoder.config.num_heads": 6},
+            ),
+        ],
+    ),
+}
 TRANSFORMERS: dict = {
     "siglip": _hf(
         "siglip",

@@ -18,14 +18,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kmha_lint.geometry import is_int
-from kmha_lint.hparams.builders import check_image, hf_decoder, hf_family
+from kmha_lint.hparams.builders import check_image, hf_decoder, hf_family, kh_family, kh_gqa
 from kmha_lint.hparams.params import (
     _attention,
     _counted,
     _flag,
     _gated,
+    _gemma_norms,
     _hf_clip_layer,
     _int,
+    _kh_decoder,
     _ln,
     _mlp,
     _opt_int,
@@ -1288,7 +1290,229 @@ SIGLIP2 = (
 )
 
 
+# ------------------------------------------------------------------------------------------
+# KerasHub (keras-hub 0.32.0): PaliGemmaBackbone (pali_gemma/), SigLIPBackbone (siglip/)
+# ------------------------------------------------------------------------------------------
+
+
+def _kh_vit_layer(d: int, i: int) -> int:
+    """A ViT block of KerasHub's SigLIP and PaliGemma: biased q/k/v/o of the width, two
+    LayerNorms, a two-Dense MLP."""
+    return 4 * (d * d + d) + 2 * _ln(d) + _mlp(d, i)
+
+
+@_counted
+def kh_pali_gemma(v) -> int:
+    """PaliGemmaBackbone: Gemma's decoder (tied embedding, gate kernels of
+    intermediate_dim // 2, optional post norms) and PaliGemmaVit: a biased patch
+    convolution, (image_size // patch)^2 positions, ViT blocks, a LayerNorm and the
+    "image_classifier" Dense from the ViT width to the text width."""
+    # A negative layer count builds an empty stack, as zero does.
+    clipped = Values({**v.config, "num_layers": _layers(v, "num_layers")}, v.defaults)
+    text = _kh_decoder(
+        clipped,
+        head_dim=_int(v, "head_dim"),
+        tied=True,
+        layer_extra=_gemma_norms(v),
+        mlp=lambda d, i: _gated(d, i // 2),
+    )
+    t, s = _int(v, "hidden_dim"), _int(v, "vit_hidden_dim")
+    _int(v, "vit_num_heads")
+    i = _opt_int(v, "vit_intermediate_dim") or 4304
+    p, image = _int(v, "vit_patch_size"), _int(v, "image_size")
+    grid = image // p
+    vit = 3 * p * p * s + s + grid * grid * s
+    vit += _layers(v, "vit_num_layers") * _kh_vit_layer(s, i) + _ln(s) + s * t + t
+    return text + vit
+
+
+def _check_vit_pooling(unit: Unit, report) -> None:
+    """PaliGemma concatenates the image tokens with the text tokens: a pooled ViT output
+    (one vector an image) cannot be, and "map" does not even deserialize."""
+    from kmha_lint.hparams import rules
+
+    pooling = unit.values.get("vit_pooling")
+    if pooling is not None:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "vit_pooling",
+            "PaliGemmaBackbone concatenates every image token with the text tokens; a pooled "
+            "image (one vector) cannot be concatenated, and loading the backbone fails",
+            "null",
+            repr(pooling),
+            "set vit_pooling to null",
+        )
+
+
+_ENCODER = ("vision_encoder.config.", "text_encoder.config.")
+
+
+@_counted
+def kh_siglip(v) -> int:
+    """SigLIPBackbone: the vision encoder (biased patch convolution, positions and their
+    non-trainable position_ids weight, blocks, a LayerNorm and the attention-pooling head),
+    the text encoder (token and position embeddings with position_ids, blocks, a LayerNorm,
+    the head Dense to projection_dim) and SigLIPHead's logit scale and bias."""
+    vision, text = _ENCODER
+    d, i = _int(v, vision + "hidden_dim"), _int(v, vision + "intermediate_dim")
+    _int(v, vision + "num_heads")
+    shape = v.get(vision + "image_shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(x) for x in shape)):
+        raise _Unknown("image_shape")
+    channels_first = v.get(vision + "data_format") == "channels_first"
+    size, c = (shape[1], shape[0]) if channels_first else (shape[0], shape[2])
+    p = _int(v, vision + "patch_size")
+    n = (size // p) ** 2
+    total = c * p * p * d + d + n * d + n
+    total += _layers(v, vision + "num_layers") * _kh_vit_layer(d, i) + _ln(d)
+    total += d + 4 * (d * d + d) + _ln(d) + _mlp(d, i)
+    h, e = _int(v, text + "hidden_dim"), _int(v, text + "embedding_dim")
+    j = _int(v, text + "intermediate_dim")
+    _int(v, text + "num_heads")
+    layers = _layers(v, text + "num_layers")
+    positions = _int(v, text + "max_sequence_length")
+    projection = _opt_int(v, text + "projection_dim") or h
+    total += _int(v, text + "vocabulary_size") * e + positions * e + positions
+    if layers:
+        # The first block reads the embeddings (embedding_dim wide) and writes hidden_dim
+        # (a mismatch builds and fails at the first batch); the others read hidden_dim.
+        k = h // _int(v, text + "num_heads") * _int(v, text + "num_heads")
+        first = 3 * (e * k + k) + k * e + e + 2 * _ln(e) + e * j + j + j * h + h
+        total += first + (layers - 1) * _kh_vit_layer(h, j)
+    total += _ln(h)
+    return total + h * projection + projection + 2
+
+
+def _check_kh_siglip(unit: Unit, report) -> None:
+    """The text encoder's blocks add their output to the embeddings (embedding_dim must be
+    hidden_dim); SigLIPHead compares the text projection with the pooled image
+    (projection_dim, default hidden_dim, must be the vision hidden_dim); the vision encoder
+    refuses non-square images when it is built."""
+    from kmha_lint.hparams import rules
+
+    vision, text = _ENCODER
+    values = unit.values
+    e, h = values.get(text + "embedding_dim"), values.get(text + "hidden_dim")
+    if is_int(e) and is_int(h) and e > 0 and h > 0 and e != h:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            text + "embedding_dim",
+            f"the text blocks add their {h}-wide output to the {e}-wide embeddings; the first "
+            "batch fails",
+            f"{h} (text hidden_dim)",
+            str(e),
+            "make the text encoder's embedding_dim equal its hidden_dim",
+        )
+    projection = values.get(text + "projection_dim")
+    projection = h if projection is None else projection
+    width = values.get(vision + "hidden_dim")
+    if all(is_int(x) and x > 0 for x in (projection, width)) and projection != width:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            text + "projection_dim" if values.has(text + "projection_dim") else text + "hidden_dim",
+            f"the text embedding ({projection}) and the pooled image ({width}) are compared "
+            "by SigLIPHead; the first batch fails",
+            f"{width} (vision_encoder hidden_dim)",
+            str(projection),
+            f"set the text encoder's projection_dim to {width}",
+        )
+    shape = values.get(vision + "image_shape")
+    if isinstance(shape, list) and len(shape) == 3 and all(is_int(x) for x in shape):
+        channels_first = values.get(vision + "data_format") == "channels_first"
+        height, width_ = (shape[1], shape[2]) if channels_first else (shape[0], shape[1])
+        if height != width_:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                vision + "image_shape",
+                "SigLIPVisionEncoder refuses images whose height and width differ (building "
+                "the backbone fails)",
+                "a square image shape",
+                str(shape),
+                "use a square image_shape, e.g. [224, 224, 3]",
+            )
+    patch = values.get(vision + "patch_size")
+    if values.has(vision + "patch_size") and not (is_int(patch) and patch > 0):
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            vision + "patch_size",
+            "out of range",
+            "a positive integer",
+            str(patch),
+            "set patch_size >= 1",
+        )
+
+
+KERAS_HUB = (
+    kh_family(
+        "PaliGemmaBackbone",
+        "PaliGemma",
+        (
+            *kh_gqa(head_dim="head_dim"),
+            Attention("vit_hidden_dim", "vit_num_heads", derived=DIVISIBLE),
+        ),
+        required=(
+            "vocabulary_size",
+            "image_size",
+            "num_layers",
+            "num_query_heads",
+            "num_key_value_heads",
+            "hidden_dim",
+            "intermediate_dim",
+            "head_dim",
+            "vit_patch_size",
+            "vit_num_heads",
+            "vit_hidden_dim",
+            "vit_num_layers",
+        ),
+        layers=("num_layers", "vit_num_layers"),
+        sizes=(
+            "vocabulary_size",
+            "intermediate_dim",
+            "image_size",
+            "vit_patch_size",
+            "vit_intermediate_dim",
+        ),
+        windows=("sliding_window_size",),
+        defaults={
+            "dropout": 0,
+            "sliding_window_size": 4096,
+            "vit_intermediate_dim": None,
+            "vit_pooling": None,
+        },
+        params=kh_pali_gemma,
+        extra=(_check_vit_pooling,),
+    ),
+    kh_family(
+        "SigLIPBackbone",
+        "SigLIP",
+        tuple(
+            Attention(prefix + "hidden_dim", prefix + "num_heads", derived=DIVISIBLE)
+            for prefix in reversed(_ENCODER)
+        ),
+        required=(),
+        layers=tuple(prefix + "num_layers" for prefix in reversed(_ENCODER)),
+        rates=(),
+        sizes=(
+            "text_encoder.config.vocabulary_size",
+            "text_encoder.config.embedding_dim",
+            "text_encoder.config.intermediate_dim",
+            "text_encoder.config.max_sequence_length",
+            "text_encoder.config.projection_dim",
+            "vision_encoder.config.intermediate_dim",
+        ),
+        vocab="text_encoder.config.vocabulary_size",
+        defaults={
+            "text_encoder.config.max_sequence_length": 64,
+            "text_encoder.config.projection_dim": None,
+        },
+        params=kh_siglip,
+        extra=(_check_kh_siglip,),
+    ),
+)
+
+
 FAMILIES: tuple[Family, ...] = (
+    *KERAS_HUB,
     *SIGLIP2,
     *LLAMA4,
     *SIGLIP,
