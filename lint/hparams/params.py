@@ -242,7 +242,13 @@ def kh_gemma(v) -> int:
 @_counted
 def kh_gemma3(v) -> int | None:
     if v.get("vision_encoder") is not None:
-        raise _Unknown("vision_encoder")  # the vision tower is not counted here
+        # With a vision encoder: the multimodal group's formula (encoder and decoder).
+        from kmha_lint.hparams.families.multimodal import kh_gemma3_with_vision
+
+        count = kh_gemma3_with_vision(v)
+        if count is None:
+            raise _Unknown("vision_encoder")
+        return count
     k = _int(v, "head_dim")
     return _kh_decoder(v, head_dim=k, tied=True, layer_extra=2 * k + _gemma_norms(v))
 

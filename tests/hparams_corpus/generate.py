@@ -838,7 +838,7 @@ def kh_query_shape(model):
     return None
 
 
-def kh_evaluate(file_dict, feed_id=None, run_task=False):
+def kh_evaluate(file_dict, feed_id=None, run_task=False, inputs=None):
     import keras
 
     res = {"builds": False, "runs": False, "error": None, "error_stage": None, "params": None}
@@ -856,7 +856,10 @@ def kh_evaluate(file_dict, feed_id=None, run_task=False):
             return res
         try:
             net = model.backbone if run_task else model
-            batch = kh_inputs(net)
+            # The spec's inputs hook writes what the preprocessor would (images and the
+            # indices of their tokens), where the generic batch cannot.
+            make = inputs or kh_inputs
+            batch = make(net)
             out = model(batch)
             res["runs"] = True
             res["output_finite"] = finite(out)
@@ -865,7 +868,7 @@ def kh_evaluate(file_dict, feed_id=None, run_task=False):
             return res
         if feed_id is not None:
             try:
-                model(kh_inputs(net, feed_id))
+                model(make(net, feed_id))
                 res["token_id_fails"] = False
             except Exception as exc:  # noqa: BLE001
                 res["token_id_fails"] = True
@@ -896,7 +899,7 @@ def kh_family(family, spec, outdir):
             _set(d["config"], k, v)
         name = f"{stem}.json" if slug is None else f"{stem}__{slug}.json"
         (outdir / name).write_text(json.dumps(d, indent=2) + "\n")
-        res = kh_evaluate(d, feed_id=extra.get("feed_id"))
+        res = kh_evaluate(d, feed_id=extra.get("feed_id"), inputs=spec.get("inputs"))
         entry = {
             "file": f"configs/kerashub/{name}",
             "library": "keras_hub",

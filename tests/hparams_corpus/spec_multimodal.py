@@ -367,7 +367,121 @@ def _kh_siglip(keras_hub):
     )
 
 
+KH_GEMMA3_VISION = {
+    "image_size": 16,
+    "patch_size": 4,
+    "num_heads": 4,
+    "hidden_dim": 32,
+    "num_layers": 2,
+    "intermediate_dim": 64,
+    "output_dim": 64,
+    "pool_size": 2,
+}
+
+
+def _kh_gemma3_vision(keras_hub):
+    from keras_hub.src.models.gemma3.gemma3_vision_encoder import Gemma3VisionEncoder
+
+    return keras_hub.models.Gemma3Backbone(
+        vocabulary_size=200,
+        image_size=16,
+        num_layers=2,
+        num_query_heads=4,
+        num_key_value_heads=2,
+        hidden_dim=64,
+        intermediate_dim=128,
+        head_dim=16,
+        use_sliding_window_attention=True,
+        sliding_window_size=16,
+        vision_encoder=Gemma3VisionEncoder(**KH_GEMMA3_VISION),
+    )
+
+
+def _kh_gemma3_vision_inputs(model, feed_id=None):
+    """What Gemma3CausalLMPreprocessor writes for one image a row: the image, its
+    (image // patch)^2 // pool^2 soft tokens at the start of the sequence (vision_indices
+    and vision_mask), then the text."""
+    import numpy as np
+
+    vision = model.vision_encoder
+    tokens = (vision.image_size // vision.patch_size) ** 2 // vision.pool_size**2
+    size = vision.image_size
+    seq = 8 + tokens
+    # Text ids 1..15, as in the generic batch (below a shrunk vocabulary of 20).
+    ids = (np.arange(BATCH * seq).reshape(BATCH, seq) % 15 + 1).astype("int32")
+    if feed_id is not None:
+        ids[0, tokens + 1] = feed_id
+    mask = np.zeros((BATCH, seq), "int32")
+    mask[:, :tokens] = 1
+    return {
+        "images": np.random.RandomState(0).rand(BATCH, 1, size, size, 3).astype("float32"),
+        "token_ids": ids,
+        "padding_mask": np.ones((BATCH, seq), "int32"),
+        "vision_indices": np.tile(np.arange(tokens, dtype="int32"), (BATCH, 1)),
+        "vision_mask": mask,
+    }
+
+
 KERAS_HUB: dict = {
+    "Gemma3Backbone_vision": _kh(
+        "Gemma3Backbone",
+        {},
+        {
+            "width": "hidden_dim",
+            "heads": "num_query_heads",
+            "kv": "num_key_value_heads",
+            "head_dim": "head_dim",
+            "inter": "intermediate_dim",
+            "layers": "num_layers",
+            "vocab": "vocabulary_size",
+            "window": "sliding_window_size",
+            "vision_width": "vision_encoder.config.hidden_dim",
+            "vision_heads": "vision_encoder.config.num_heads",
+            "image": "vision_encoder.config.image_size",
+            "patch": "vision_encoder.config.patch_size",
+        },
+        derives_head=False,
+        build=_kh_gemma3_vision,
+        inputs=_kh_gemma3_vision_inputs,
+        extra_edits=[
+            (
+                "vision-output-other",
+                "hidden-size",
+                "vision_encoder.config.output_dim=48: image tokens of 48 for a text width of 64",
+                {"vision_encoder.config.output_dim": 48},
+            ),
+            (
+                "pool-3",
+                "image-size",
+                "vision_encoder.config.pool_size=3 does not divide the 4x4 patch grid",
+                {"vision_encoder.config.pool_size": 3},
+            ),
+            (
+                "pool-4",
+                "image-size",
+                "vision_encoder.config.pool_size=4: one token an image",
+                {"vision_encoder.config.pool_size": 4},
+            ),
+            (
+                "pool-zero",
+                "zero",
+                "vision_encoder.config.pool_size=0",
+                {"vision_encoder.config.pool_size": 0},
+            ),
+            (
+                "vision-layers-zero",
+                "zero",
+                "vision_encoder.config.num_layers=0",
+                {"vision_encoder.config.num_layers": 0},
+            ),
+            (
+                "image-size-mismatch",
+                "image-size",
+                "image_size=32 while the vision encoder's image_size is 16",
+                {"image_size": 32},
+            ),
+        ],
+    ),
     "PaliGemmaBackbone": _kh(
         "PaliGemmaBackbone",
         {

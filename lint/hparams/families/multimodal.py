@@ -74,6 +74,35 @@ def _nested_count(v, key: str, model_type: str, absent: dict | None = None, flat
     return count
 
 
+def _check_untyped(text_type: str, vision_type: str, *, flat_text: bool = False):
+    """A container's sub-configs written without a ``model_type`` are no units of their
+    own: check them with the families the container builds for them. ``flat_text``: a
+    container without ``text_config`` whose text keys sit at the top level (Qwen2-VL's hub
+    files; the config class moves them into text_config)."""
+
+    def check(unit: Unit, report) -> None:
+        from kmha_lint.hparams import huggingface
+        from kmha_lint.hparams.checks import check_unit
+
+        for key, model_type in (("text_config", text_type), ("vision_config", vision_type)):
+            family = huggingface.FAMILIES.get(model_type)
+            sub = unit.config.get(key)
+            if family is None:
+                continue
+            if isinstance(sub, dict) and not isinstance(sub.get("model_type"), str):
+                pointer = f"{unit.pointer}/{key}"
+                label = f"{model_type} (transformers, {key})"
+                report.issues += check_unit(Unit(family, sub, pointer, label, pointer))
+            elif (
+                sub is None and key == "text_config" and flat_text and "hidden_size" in unit.config
+            ):
+                flat = Unit(family, unit.config, unit.pointer, unit.label, unit.family_pointer)
+                report.issues += check_unit(flat)
+
+    check.__name__ = "_check_untyped"
+    return check
+
+
 def _check_square_sizes(unit: Unit, report) -> None:
     """SigLIP-style embeddings compute ``(image_size // patch_size) ** 2`` positions: a
     [height, width] pair, which the config class accepts, fails when the model is built."""
@@ -249,7 +278,7 @@ SIGLIP = (
         vocab=None,
         token_ids=(),
         params=hf_siglip,
-        extra=(_check_siglip_pair,),
+        extra=(_check_siglip_pair, _check_untyped("siglip_text_model", "siglip_vision_model")),
     ),
 )
 
@@ -380,7 +409,7 @@ GEMMA3 = hf_family(
         "eoi_token_index": 256_000,
     },
     params=hf_gemma3,
-    extra=(_check_gemma3_tokens,),
+    extra=(_check_gemma3_tokens, _check_untyped("gemma3_text", "siglip_vision_model")),
 )
 
 
@@ -463,31 +492,13 @@ PALIGEMMA = hf_family(
     token_ids=_IMAGE_TOKENS,
     defaults={"projection_dim": 2048, "image_token_index": 256000},
     params=hf_paligemma,
-    extra=(_check_paligemma,),
+    extra=(_check_paligemma, _check_untyped("gemma", "siglip_vision_model")),
 )
 
 
 # ------------------------------------------------------------------------------------------
 # Qwen2-VL and Qwen2.5-VL (qwen2_vl/, qwen2_5_vl/): Qwen2VLModel = visual + language_model
 # ------------------------------------------------------------------------------------------
-
-
-def _check_flat_text(text_type: str):
-    """Hub files of Qwen2-VL write the text model's keys at the top level (no
-    ``text_config``; the config class moves them there): check them with the text family."""
-
-    def check(unit: Unit, report) -> None:
-        if "text_config" in unit.config or "hidden_size" not in unit.config:
-            return
-        from kmha_lint.hparams import huggingface
-        from kmha_lint.hparams.checks import check_unit
-
-        family = huggingface.FAMILIES[text_type]
-        text = Unit(family, unit.config, unit.pointer, unit.label, unit.family_pointer)
-        report.issues += check_unit(text)
-
-    check.__name__ = f"_check_flat_{text_type}"
-    return check
 
 
 def _text_values(unit: Unit) -> Values:
@@ -714,7 +725,10 @@ def _qwen_container(name, title, out_key):
             "vision_end_token_id": 151653,
         },
         params=_qwen_vl_count(name),
-        extra=(_check_flat_text(f"{name}_text"), _check_qwen_vl(out_key)),
+        extra=(
+            _check_untyped(f"{name}_text", f"{name}_vision", flat_text=True),
+            _check_qwen_vl(out_key),
+        ),
     )
 
 
@@ -910,7 +924,11 @@ MISTRAL3 = hf_family(
         "spatial_merge_size": 2,
     },
     params=hf_mistral3,
-    extra=(_check_mistral3, _check_feature_layer("pixtral")),
+    extra=(
+        _check_mistral3,
+        _check_feature_layer("pixtral"),
+        _check_untyped("mistral", "pixtral"),
+    ),
 )
 
 
@@ -984,7 +1002,11 @@ LLAVA_NEXT = hf_family(
         "image_seq_length": 576,
     },
     params=hf_llava_next,
-    extra=(_check_llava_next, _check_feature_layer("clip_vision_model")),
+    extra=(
+        _check_llava_next,
+        _check_feature_layer("clip_vision_model"),
+        _check_untyped("llama", "clip_vision_model"),
+    ),
 )
 
 
@@ -1066,7 +1088,7 @@ IDEFICS3 = (
         token_ids=("image_token_id",),
         defaults={"image_token_id": 128257, "scale_factor": 2},
         params=hf_idefics3,
-        extra=(_check_idefics3,),
+        extra=(_check_idefics3, _check_untyped("llama", "idefics3_vision")),
     ),
 )
 
@@ -1229,7 +1251,7 @@ LLAMA4 = (
             "eoi_token_index": 200081,
         },
         params=hf_llama4,
-        extra=(_check_llama4,),
+        extra=(_check_llama4, _check_untyped("llama4_text", "llama4_vision_model")),
     ),
 )
 
@@ -1286,7 +1308,16 @@ SIGLIP2 = (
         extra=(_check_square_positions,),
     ),
     replace(SIGLIP[1], name="siglip2_text_model", title="SigLIP 2 text"),
-    replace(SIGLIP[2], name="siglip2", title="SigLIP 2", params=hf_siglip2),
+    replace(
+        SIGLIP[2],
+        name="siglip2",
+        title="SigLIP 2",
+        params=hf_siglip2,
+        extra=(
+            _check_siglip_pair,
+            _check_untyped("siglip2_text_model", "siglip2_vision_model"),
+        ),
+    ),
 )
 
 
@@ -1439,6 +1470,130 @@ def _check_kh_siglip(unit: Unit, report) -> None:
             "a positive integer",
             str(patch),
             "set patch_size >= 1",
+        )
+
+
+_GEMMA3_VISION = "vision_encoder.config."
+
+
+@_counted
+def kh_gemma3_vision(v) -> int:
+    """Gemma3VisionEncoder inside Gemma3Backbone: a biased patch convolution,
+    (image // patch)^2 positions, ViT blocks, a LayerNorm, then (after the average pooling,
+    no weights) an RMSNorm of the width and a Dense to output_dim without bias."""
+    d, i = _int(v, _GEMMA3_VISION + "hidden_dim"), _int(v, _GEMMA3_VISION + "intermediate_dim")
+    _int(v, _GEMMA3_VISION + "num_heads")
+    p, image = _int(v, _GEMMA3_VISION + "patch_size"), _int(v, _GEMMA3_VISION + "image_size")
+    out = _int(v, _GEMMA3_VISION + "output_dim")
+    grid = image // p
+    total = 3 * p * p * d + d + grid * grid * d
+    total += _layers(v, _GEMMA3_VISION + "num_layers") * _kh_vit_layer(d, i) + _ln(d)
+    return total + d + d * out
+
+
+@_counted
+def kh_gemma3_with_vision(v) -> int:
+    """Gemma3Backbone with a vision encoder: the encoder, and the decoder built on the
+    interleaved embeddings, whose width is the encoder's output_dim (equal to hidden_dim in
+    a working config; otherwise the blocks' input-side kernels and norms take output_dim,
+    observed). A negative num_layers builds no block, as zero does."""
+    d, w = _int(v, "hidden_dim"), _int(v, _GEMMA3_VISION + "output_dim")
+    h, kv = _int(v, "num_query_heads", 0), _int(v, "num_key_value_heads")
+    k, i = _int(v, "head_dim"), _int(v, "intermediate_dim")
+    attention = w * h * k + 2 * w * kv * k + h * k * w
+    norms = 2 * w + 2 * k
+    norms += w if _flag(v, "use_post_attention_norm", False) else 0
+    norms += d if _flag(v, "use_post_ffw_norm", False) else 0
+    layer = attention + norms + 2 * w * i + i * d
+    text = _int(v, "vocabulary_size") * d + _layers(v, "num_layers") * layer + w
+    vision = kh_gemma3_vision(v)
+    if vision is None:
+        raise _Unknown("vision_encoder")
+    return text + vision
+
+
+def check_kh_gemma3_vision(unit: Unit, report) -> None:
+    """Gemma3Backbone with a vision_encoder: the encoder's attention checks that its heads
+    divide its width (build); the pooled image tokens replace text embeddings (output_dim
+    must be the text hidden_dim); the average pooling regroups the (image // patch) grid
+    in pool_size blocks into as many tokens as the backbone expects; the backbone's
+    image_size is the encoder's input size."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import check_size
+
+    values = unit.values
+    if not isinstance(values.get("vision_encoder"), dict):
+        return
+    layers = values.get("num_layers")
+    if is_int(layers) and layers <= 0:
+        # Text-only Gemma3Backbone fails without decoder blocks; with a vision encoder the
+        # backbone builds and runs (observed): a warning, not the family's error.
+        _drop(report, "num_layers", rules.HPARAM_OUT_OF_RANGE)
+        report.add(
+            rules.HPARAM_DEGENERATE,
+            "num_layers",
+            "a layer count of zero or less; the library accepts it, but the model has no "
+            "decoder blocks",
+            "a positive integer",
+            str(layers),
+            "set `num_layers` to the size you meant",
+        )
+    keys = ("hidden_dim", "num_heads", "intermediate_dim", "output_dim")
+    for key in (*keys, "image_size", "patch_size", "pool_size"):
+        if values.has(_GEMMA3_VISION + key):
+            check_size(report, _GEMMA3_VISION + key)
+    d, h = values.get(_GEMMA3_VISION + "hidden_dim"), values.get(_GEMMA3_VISION + "num_heads")
+    if is_int(d) and is_int(h) and d > 0 and h > 0 and d % h:
+        report.add(
+            rules.HEADS_DO_NOT_DIVIDE_WIDTH,
+            _GEMMA3_VISION + "num_heads",
+            f"the vision encoder's hidden_dim={d} is not divisible by num_heads={h} "
+            "(Gemma3VisionAttention refuses it when the backbone is built)",
+            f"a divisor of {d}",
+            str(h),
+            f"use num_heads in {', '.join(str(n) for n in range(1, d + 1) if d % n == 0)}",
+        )
+    out, t = values.get(_GEMMA3_VISION + "output_dim"), values.get("hidden_dim")
+    if is_int(out) and is_int(t) and out > 0 and t > 0 and out != t:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            _GEMMA3_VISION + "output_dim",
+            f"the vision encoder writes image tokens of output_dim={out}, which replace text "
+            f"embeddings of hidden_dim={t}; the first batch with an image fails",
+            f"{t} (hidden_dim)",
+            str(out),
+            f"set the vision encoder's output_dim to {t}",
+        )
+    image, patch = (
+        values.get(_GEMMA3_VISION + "image_size"),
+        values.get(_GEMMA3_VISION + "patch_size"),
+    )
+    pool = values.get(_GEMMA3_VISION + "pool_size")
+    if all(is_int(x) and x > 0 for x in (image, patch, pool)):
+        grid = image // patch
+        pooled, tokens = (grid // pool) ** 2, grid * grid // pool**2
+        if pooled != tokens:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                _GEMMA3_VISION + "pool_size",
+                f"the {grid}x{grid} patch grid (image_size {image} // patch_size {patch}) "
+                f"pools in {pool}x{pool} blocks to {pooled} features an image, but the "
+                f"backbone expects {grid}^2 // {pool}^2 = {tokens} image tokens; the first "
+                "batch with an image fails",
+                f"a pool_size that divides {grid}",
+                str(pool),
+                f"set pool_size to a divisor of {grid}",
+            )
+    size = values.get("image_size")
+    if is_int(size) and is_int(image) and size > 0 and image > 0 and size != image:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "image_size",
+            f"the backbone's image input is {size}x{size} but its vision encoder takes "
+            f"{image}x{image} images; building the backbone fails",
+            f"{image} (vision_encoder image_size)",
+            str(size),
+            "make image_size and the vision encoder's image_size equal",
         )
 
 
