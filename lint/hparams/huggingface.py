@@ -536,6 +536,8 @@ NESTED_ALIASES = {
     ("vision_config", "qwen2_vl"): "qwen2_vl_vision",
     ("vision_config", "qwen2_5_vl"): "qwen2_5_vl_vision",
     ("vision_config", "idefics3"): "idefics3_vision",
+    # A family that behaves differently inside its container (used when it is defined).
+    ("text_config", "gemma3_text"): "gemma3_text (in gemma3)",
 }
 
 
@@ -591,7 +593,9 @@ def units(document: dict) -> list[Unit]:
 def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: int) -> None:
     model_type = config.get("model_type")
     if isinstance(model_type, str) and model_type:
-        name = NESTED_ALIASES.get((where, model_type)) or ALIASES.get(model_type, model_type)
+        name = NESTED_ALIASES.get((where, model_type))
+        if name not in FAMILIES:
+            name = ALIASES.get(model_type, model_type)
         family = FAMILIES.get(name) or _generic_for(config, model_type)
         label = f"{model_type} (transformers{', ' + where if where else ''})"
         found.append(Unit(family, config, pointer, label, pointer + "/model_type"))
