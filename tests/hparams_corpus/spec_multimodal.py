@@ -1297,4 +1297,100 @@ TRANSFORMERS: dict = {
             ),
         ],
     ),
+    # Phi-4-multimodal: the text model's keys at the top level, a SigLIP-like vision tower
+    # and a conformer audio encoder. Runs feed text only (input_ids): the image and audio
+    # inputs need the processor's crops, masks and feature sizes; building the model checks
+    # the vision and audio configs.
+    "phi4_multimodal": _hf(
+        "phi4_multimodal",
+        {
+            **HF_DEC,
+            "original_max_position_embeddings": 64,
+            "vision_config": {
+                "model_type": "phi4_multimodal_vision",
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "image_size": 32,
+                "patch_size": 8,
+                "crop_size": 32,
+                "image_token_id": IMAGE_TOKEN,
+            },
+            "audio_config": {
+                "model_type": "phi4_multimodal_audio",
+                "hidden_size": 32,
+                "intermediate_size": 48,
+                "num_blocks": 2,
+                "num_attention_heads": 4,
+                "ext_pw_out_channel": 32,
+                "depthwise_separable_out_channel": 32,
+                "nemo_conv_channels": 16,
+                "input_size": 16,
+                "time_reduction": 4,
+                "bias_max_distance": 50,
+                "audio_token_id": IMAGE_TOKEN + 1,
+            },
+        },
+        {
+            **HF_DEC_NAMES,
+            "rates": ["resid_pdrop", "attention_dropout"],
+            "rotary": "rope_parameters.partial_rotary_factor",
+            "window": "sliding_window",
+            "vision_width": "vision_config.hidden_size",
+            "vision_heads": "vision_config.num_attention_heads",
+            "image": "vision_config.image_size",
+            "patch": "vision_config.patch_size",
+        },
+        extra_edits=[
+            (
+                "audio-time-reduction-odd",
+                "zero",
+                "audio_config.time_reduction=3 (not a multiple of 2)",
+                {"audio_config.time_reduction": 3},
+            ),
+            (
+                "audio-time-reduction-8",
+                "image-size",
+                "audio_config.time_reduction=8 (three subsampling convolutions)",
+                {"audio_config.time_reduction": 8},
+            ),
+            (
+                "audio-heads-nondiv",
+                "num-heads",
+                "audio_config.num_attention_heads=5 does not divide its hidden_size=32",
+                {"audio_config.num_attention_heads": 5},
+            ),
+            (
+                "audio-blocks-zero",
+                "zero",
+                "audio_config.num_blocks=0",
+                {"audio_config.num_blocks": 0},
+            ),
+            (
+                "audio-downsample-2",
+                "hidden-size",
+                "audio_config.downsample_rate=2 (the speech projections take 64 features)",
+                {"audio_config.downsample_rate": 2},
+            ),
+            (
+                "audio-bias-symmetric",
+                "type",
+                "audio_config.bias_symmetric=true (50 relative-position buckets, not 100)",
+                {"audio_config.bias_symmetric": True},
+            ),
+            (
+                "audio-width-negative",
+                "negative",
+                "audio_config.hidden_size=-32",
+                {"audio_config.hidden_size": -32},
+            ),
+            (
+                "vision-image-odd-grid",
+                "image-size",
+                "vision_config.image_size=40: a 5x5 patch grid (padded to 6x6 for the 2x2 pooling)",
+                {"vision_config.image_size": 40},
+            ),
+        ],
+    ),
 }

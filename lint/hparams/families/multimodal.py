@@ -34,7 +34,7 @@ from kmha_lint.hparams.params import (
     _Unknown,
     hf_qwen2,
 )
-from kmha_lint.hparams.spec import DIVISIBLE, Attention, Family, Unit, Values
+from kmha_lint.hparams.spec import DIVISIBLE, FLOORS, Attention, Family, Unit, Values
 
 # ------------------------------------------------------------------------------------------
 # Shared pieces
@@ -74,7 +74,9 @@ def _nested_count(v, key: str, model_type: str, absent: dict | None = None, flat
     return count
 
 
-def _check_untyped(text_type: str, vision_type: str, *, flat_text: bool = False):
+def _check_untyped(
+    text_type: str, vision_type: str, *, flat_text: bool = False, audio_type: str = ""
+):
     """A container's sub-configs written without a ``model_type`` are no units of their
     own: check them with the families the container builds for them. ``flat_text``: a
     container without ``text_config`` whose text keys sit at the top level (Qwen2-VL's hub
@@ -84,7 +86,12 @@ def _check_untyped(text_type: str, vision_type: str, *, flat_text: bool = False)
         from kmha_lint.hparams import huggingface
         from kmha_lint.hparams.checks import check_unit
 
-        for key, model_type in (("text_config", text_type), ("vision_config", vision_type)):
+        nested = (
+            ("text_config", text_type),
+            ("vision_config", vision_type),
+            ("audio_config", audio_type),
+        )
+        for key, model_type in nested:
             family = huggingface.FAMILIES.get(model_type)
             sub = unit.config.get(key)
             if family is None:
@@ -1681,7 +1688,243 @@ KERAS_HUB = (
 )
 
 
+# ------------------------------------------------------------------------------------------
+# Phi-4-multimodal (phi4_multimodal/modeling_phi4_multimodal.py): Phi4MultimodalModel = a
+# Phi-3-style text model at the top level + image embedding (a SigLIP-like tower) + audio
+# embedding (a conformer encoder), each with projections to the text width
+# ------------------------------------------------------------------------------------------
+
+_PHI4_VISION = {
+    "hidden_size": 1152,
+    "intermediate_size": 4304,
+    "num_hidden_layers": 27,
+    "num_attention_heads": 16,
+    "num_channels": 3,
+    "image_size": 448,
+    "patch_size": 14,
+}
+_PHI4_AUDIO = {
+    "hidden_size": 1024,
+    "intermediate_size": 1536,
+    "num_blocks": 24,
+    "num_attention_heads": 16,
+    "ext_pw_out_channel": 1024,
+    "depthwise_separable_out_channel": 1024,
+    "depthwise_multiplier": 1,
+    "kernel_size": 3,
+    "input_size": 80,
+    "time_reduction": 8,
+    "bias_max_distance": 1000,
+    "bias_symmetric": False,
+    "nemo_conv_channels": 1024,
+    "downsample_rate": 1,
+}
+
+
+@_counted
+def hf_phi4_multimodal_vision(v) -> int:
+    """Phi4MultimodalVisionModel: SigLIP's vision model with its pooling head always built."""
+    return _siglip_vision_tower(v, head_key="", head_default=False) + _siglip_head(v)
+
+
+def _siglip_head(v) -> int:
+    d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    return d + 4 * (d * d + d) + _ln(d) + _mlp(d, i)
+
+
+def _phi4_final_size(size: int, steps: int) -> int:
+    """The feature size after ``steps`` stride-2 convolutions (kernel 3, padding 1)."""
+    for _ in range(steps):
+        size = (size - 1) // 2 + 1
+    return size
+
+
+@_counted
+def hf_phi4_multimodal_audio(v) -> int:
+    """Phi4MultimodalAudioModel: NeMo convolution subsampling (log2(time_reduction) stride-2
+    convolutions, then a Linear of channels * the reduced input size), a relative-position
+    bias table, and conformer blocks (two macaron MLPs, biased attention, a convolution
+    module of a GLU pointwise, a depthwise-separable and a pointwise convolution, norms)."""
+    a, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    h = _int(v, "num_attention_heads")
+    e, s = _int(v, "ext_pw_out_channel"), _int(v, "depthwise_separable_out_channel")
+    m, k = _int(v, "depthwise_multiplier"), _int(v, "kernel_size")
+    c, reduction = _int(v, "nemo_conv_channels"), _int(v, "time_reduction", 2)
+    size = _int(v, "input_size")
+    kd = a // h
+    mlp = _ln(a) + a * 2 * i + 2 * i + i * a + a
+    attention = 3 * (a * h * kd + h * kd) + h * kd * a + a
+    glu = a * 2 * e + 2 * e + 2 * e
+    conv = _ln(a) + glu + (a * m * k + a * m) + (s * a * m + s) + (e * a + e)
+    block = 2 * mlp + attention + conv + 2 * _ln(a)
+    steps = reduction.bit_length() - 1  # int(log2(time_reduction)) for whole numbers
+    size = _phi4_final_size(size, steps)
+    if v.has("nemo_final_size"):  # written by to_dict; the written value wins (observed)
+        size = _int(v, "nemo_final_size", 0)
+    embed = c * 9 + c + max(steps - 1, 0) * (c * 9 + c + c * c + c) + c * size * a + a
+    buckets = _int(v, "bias_max_distance") * (1 if _flag(v, "bias_symmetric", False) else 2)
+    return embed + buckets * h + _layers(v, "num_blocks") * block
+
+
+@_counted
+def hf_phi4_multimodal(v) -> int:
+    """Phi4MultimodalModel's own weights: the text model (token embedding with padding_idx,
+    layers of fused qkv_proj and gate_up_proj without biases, two RMSNorms, a final norm), the
+    image projections and feature extensors, and the two pairs of speech projections."""
+    from kmha_lint.hparams.params import _hf_head_dim
+
+    t, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    layer = t * (h * k + 2 * kv * k) + h * k * t + 2 * t + 3 * t * i
+    text = _int(v, "vocab_size", 0) * t + _layers(v, "num_hidden_layers") * layer + t
+    vision = Values(_sub(v, "vision_config") or {}, _PHI4_VISION)
+    audio = Values(_sub(v, "audio_config") or {}, _PHI4_AUDIO)
+    d = _int(vision, "hidden_size")
+    a, rate = _int(audio, "hidden_size"), _int(audio, "downsample_rate")
+    image = d * t + t + t * t + t + 2 * d
+    speech = 2 * (a * rate * t + t + t * t + t)
+    return (
+        text
+        + image
+        + speech
+        + _nested_count(v, "vision_config", "phi4_multimodal_vision")
+        + _nested_count(v, "audio_config", "phi4_multimodal_audio")
+    )
+
+
+def _check_negative_layers(unit: Unit, report) -> None:
+    """Zero text layers build and run; a negative count fails at the first batch
+    (``__len__() should return >= 0``): an error where the shared check warns."""
+    from kmha_lint.hparams import rules
+
+    value = unit.values.get("num_hidden_layers")
+    if is_int(value) and value < 0:
+        _drop(report, "num_hidden_layers", rules.HPARAM_DEGENERATE)
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "num_hidden_layers",
+            "a negative layer count; the model builds, but the first batch fails "
+            "(__len__() should return >= 0)",
+            "a positive integer",
+            str(value),
+            "set `num_hidden_layers` >= 1",
+        )
+
+
+def _check_phi4_audio(unit: Unit, report) -> None:
+    """The config class validates time_reduction: a multiple of 2. It derives
+    nemo_final_size from input_size and time_reduction, but a value written in the file
+    wins: one that disagrees sizes the subsampling Linear for other features, and the
+    first batch with audio fails (the text runs: a warning)."""
+    from kmha_lint.hparams import rules
+
+    values = unit.values
+    written = values.get("nemo_final_size")
+    size, reduction = values.get("input_size"), values.get("time_reduction")
+    if values.has("nemo_final_size") and all(
+        is_int(x) and x > 0 for x in (written, size, reduction)
+    ):
+        derived = _phi4_final_size(size, reduction.bit_length() - 1)
+        if written != derived:
+            report.add(
+                rules.HPARAM_DEGENERATE,
+                "nemo_final_size",
+                f"input_size={size} subsampled by time_reduction={reduction} leaves "
+                f"{derived} features, but the written nemo_final_size={written} wins and "
+                "sizes the subsampling Linear; the model builds and runs text, and the first "
+                "batch with audio fails",
+                str(derived),
+                str(written),
+                f"remove nemo_final_size (the config derives it) or set it to {derived}",
+            )
+    value = values.get("time_reduction")
+    if "time_reduction" not in report.bad and is_int(value) and value > 0 and value % 2:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "time_reduction",
+            "the audio subsampling halves the frames log2(time_reduction) times, and the "
+            "config class refuses an odd reduction",
+            "a multiple of 2 (8 in published configs)",
+            str(value),
+            "set time_reduction to a power of 2, e.g. 8",
+        )
+
+
+PHI4_MULTIMODAL = (
+    _vision_family(
+        "phi4_multimodal_vision",
+        "Phi-4-multimodal vision",
+        _PHI4_VISION,
+        hf_phi4_multimodal_vision,
+    ),
+    hf_family(
+        "phi4_multimodal_audio",
+        "Phi-4-multimodal audio",
+        (Attention("hidden_size", "num_attention_heads", derived=FLOORS),),
+        layers=("num_blocks",),
+        sizes=(
+            "intermediate_size",
+            "ext_pw_out_channel",
+            "depthwise_separable_out_channel",
+            "depthwise_multiplier",
+            "kernel_size",
+            "input_size",
+            "time_reduction",
+            "bias_max_distance",
+            "nemo_conv_channels",
+            "downsample_rate",
+        ),
+        rates=("dropout_rate",),
+        vocab=None,
+        token_ids=(),
+        defaults=_PHI4_AUDIO,
+        params=hf_phi4_multimodal_audio,
+        extra=(_check_phi4_audio,),
+    ),
+    replace(
+        hf_decoder(
+            "phi4_multimodal",
+            "Phi-4-multimodal",
+            derived=FLOORS,
+            windows=("sliding_window",),
+            extra_sizes=("original_max_position_embeddings",),
+            params_fn=hf_phi4_multimodal,
+            vocab_size=200064,
+            hidden_size=3072,
+            intermediate_size=8192,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            max_position_embeddings=131072,
+            pad_token_id=199999,
+        ),
+        attention=(
+            Attention(
+                "hidden_size",
+                "num_attention_heads",
+                kv_heads="num_key_value_heads",
+                head_dim="head_dim",
+                derived=FLOORS,
+                rotary=True,
+                rotary_fraction=("rope_parameters.partial_rotary_factor", "partial_rotary_factor"),
+                rotary_odd_fails=False,
+                rotary_above_one_fails=True,
+            ),
+        ),
+        rates=("resid_pdrop", "embd_pdrop", "attention_dropout"),
+        strict_windows=True,
+        extra=(
+            _check_negative_layers,
+            _check_untyped("", "phi4_multimodal_vision", audio_type="phi4_multimodal_audio"),
+        ),
+    ),
+)
+
+
 FAMILIES: tuple[Family, ...] = (
+    *PHI4_MULTIMODAL,
     *_gemma3_text_inside(),
     *KERAS_HUB,
     *SIGLIP2,
