@@ -310,6 +310,29 @@ def test_containers_count_all_but_their_text_model(config, total, text_model):
     assert sum(rest.values()) == total - text_model
 
 
+@pytest.mark.parametrize(
+    "model_type, expected",
+    [
+        ("siglip", 203_155_970),
+        ("siglip2", 203_202_050),
+        ("siglip_vision_model", 92_884_224),
+        ("siglip2_vision_model", 92_930_304),
+        ("paligemma", 2_910_390_528),  # the sub-configs' init_kwargs
+        ("qwen2_vl", 72_136_254_464),
+        ("qwen2_5_vl", 74_543_520_512),
+        ("mistral3", 23_340_272_640),  # the sub-configs' init_kwargs
+        ("pixtral", 403_489_792),
+        ("llava_next", 6_931_834_880),  # the vision config's init_kwargs
+        ("idefics3", 6_778_613_760),
+        ("phi4_multimodal", 4_693_672_384),
+    ],
+)
+def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, expected):
+    """Only a model_type: every size is the configuration class's default (and a container's
+    absent sub-config is built from its own defaults, not the sub-family's)."""
+    assert sum(_counts({"model_type": model_type}).values()) == expected
+
+
 def test_flat_hub_files_are_read_as_the_nested_ones():
     """A flat Qwen2-VL file counts as its nested spelling, and its top-level text keys are
     checked with the text family (a head count that does not divide the width)."""
@@ -404,6 +427,7 @@ def test_every_family_of_the_group_is_counted():
         "llava_next",
         "idefics3",
         "llama4",
+        "phi4_multimodal",
         "PaliGemmaBackbone",
         "SigLIPBackbone",
     } <= names

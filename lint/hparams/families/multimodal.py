@@ -895,23 +895,71 @@ def _check_mistral3(unit: Unit, report) -> None:
         )
 
 
+def _width_of(v, key: str, written: int, absent: dict) -> int:
+    """The hidden_size of the sub-config at ``key``: its own key, else its class default
+    (``written``) when the sub-config is written, else the container's ``init_kwargs``
+    (``absent``) when it is not."""
+    config = _sub(v, key)
+    width = config.get("hidden_size", written) if config is not None else absent["hidden_size"]
+    if not (is_int(width) and width > 0):
+        raise _Unknown(key + ".hidden_size")
+    return width
+
+
+def _text_width(v, default: int, absent: dict | None = None) -> int:
+    return _width_of(v, "text_config", default, absent or {"hidden_size": default})
+
+
+def _vision_width(v, default: int, absent: dict | None = None) -> int:
+    return _width_of(v, "vision_config", default, absent or {"hidden_size": default})
+
+
+# Mistral3Config's and LlavaNextConfig's sub-config init_kwargs (used when the key is absent).
+_MISTRAL3_TEXT = {
+    "head_dim": 128,
+    "hidden_size": 5120,
+    "intermediate_size": 32768,
+    "max_position_embeddings": 131072,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 40,
+    "num_key_value_heads": 8,
+    "sliding_window": None,
+    "vocab_size": 131072,
+}
+_MISTRAL3_VISION = {
+    "intermediate_size": 4096,
+    "hidden_size": 1024,
+    "patch_size": 14,
+    "image_size": 1540,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "head_dim": 64,
+}
+_LLAVA_NEXT_VISION = {
+    "intermediate_size": 4096,
+    "hidden_size": 1024,
+    "patch_size": 14,
+    "image_size": 336,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "projection_dim": 768,
+}
+
+
 @_counted
 def hf_mistral3(v) -> int:
     """Mistral3Model's own weights: the projector (an RMSNorm of the vision width, the patch
     merger's Linear of merge^2 * S to S, linear_1 from S * feature layers to the text width
     and linear_2, with biases when multimodal_projector_bias)."""
-    text, vision = _sub(v, "text_config") or {}, _sub(v, "vision_config") or {}
-    t = Values(text, {"hidden_size": 5120}).get("hidden_size")
-    s = Values(vision, {"hidden_size": 1024}).get("hidden_size")
-    if not (is_int(t) and is_int(s) and t > 0 and s > 0):
-        raise _Unknown("hidden_size")
+    t = _text_width(v, 4096, _MISTRAL3_TEXT)
+    s = _vision_width(v, 1024, _MISTRAL3_VISION)
     m = _int(v, "spatial_merge_size", 0)
     bias = _flag(v, "multimodal_projector_bias", False)
     own = s + s * m * m * s + s * _feature_layers(v) * t + t * t + (2 * t if bias else 0)
     return (
         own
-        + _nested_count(v, "text_config", "mistral")
-        + _nested_count(v, "vision_config", "pixtral")
+        + _nested_count(v, "text_config", "mistral", _MISTRAL3_TEXT)
+        + _nested_count(v, "vision_config", "pixtral", _MISTRAL3_VISION)
     )
 
 
@@ -959,34 +1007,18 @@ MISTRAL3 = hf_family(
 # ------------------------------------------------------------------------------------------
 
 
-def _text_width(v, default: int) -> int:
-    text = _sub(v, "text_config") or {}
-    t = text.get("hidden_size", default)
-    if not (is_int(t) and t > 0):
-        raise _Unknown("text_config.hidden_size")
-    return t
-
-
-def _vision_width(v, default: int) -> int:
-    vision = _sub(v, "vision_config") or {}
-    s = vision.get("hidden_size", default)
-    if not (is_int(s) and s > 0):
-        raise _Unknown("vision_config.hidden_size")
-    return s
-
-
 @_counted
 def hf_llava_next(v) -> int:
     """LlavaNextModel's own weights: linear_1 (vision width * feature layers to the text
     width), linear_2 (biases when multimodal_projector_bias) and image_newline (the text
     width)."""
-    t, s = _text_width(v, 4096), _vision_width(v, 1024)
+    t, s = _text_width(v, 4096), _vision_width(v, 768, _LLAVA_NEXT_VISION)
     bias = _flag(v, "multimodal_projector_bias", True)
     own = s * _feature_layers(v) * t + t * t + (2 * t if bias else 0) + t
     return (
         own
         + _nested_count(v, "text_config", "llama")
-        + _nested_count(v, "vision_config", "clip_vision_model")
+        + _nested_count(v, "vision_config", "clip_vision_model", _LLAVA_NEXT_VISION)
     )
 
 
