@@ -252,6 +252,29 @@ LLAMA4_SCOUT = {
 }
 
 
+# Devstral-Small-2: Mistral 3 with a ministral3 text config (published with transformers 5).
+DEVSTRAL_SMALL_2 = {
+    **MISTRAL_SMALL_31,
+    "text_config": {
+        **MISTRAL_SMALL_31["text_config"],
+        "model_type": "ministral3",
+        "max_position_embeddings": 393216,
+        "rope_parameters": {
+            "beta_fast": 32.0,
+            "beta_slow": 1.0,
+            "factor": 48.0,
+            "llama_4_scaling_beta": 0.1,
+            "mscale": 1.0,
+            "mscale_all_dim": 1.0,
+            "original_max_position_embeddings": 8192,
+            "rope_theta": 100000000.0,
+            "rope_type": "yarn",
+            "type": "yarn",
+        },
+    },
+}
+
+
 def _counts(config: dict) -> dict[str, int | None]:
     return {
         unit.pointer: unit.family.params(unit.values) if unit.family.params else None
@@ -283,6 +306,7 @@ def _edit(config: dict, path: str, value: object) -> dict:
         (QWEN2_VL_7B, 7_746_378_240),
         (QWEN25_VL_3B, 3_754_622_976),
         (MISTRAL_SMALL_31, 23_340_272_640),
+        (DEVSTRAL_SMALL_2, 23_340_272_640),
         (PALIGEMMA_3B, 2_923_466_480),
         (SIGLIP_BASE, 203_155_970),
         (IDEFICS3_8B, 7_936_737_520),
@@ -325,6 +349,7 @@ def test_containers_count_all_but_their_text_model(config, total, text_model):
         ("llava_next", 6_931_834_880),  # the vision config's init_kwargs
         ("idefics3", 6_778_613_760),
         ("phi4_multimodal", 4_693_672_384),
+        ("ministral3", 7_952_683_008),
     ],
 )
 def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, expected):
@@ -428,6 +453,7 @@ def test_every_family_of_the_group_is_counted():
         "idefics3",
         "llama4",
         "phi4_multimodal",
+        "ministral3",
         "PaliGemmaBackbone",
         "SigLIPBackbone",
     } <= names

@@ -1393,4 +1393,25 @@ TRANSFORMERS: dict = {
             ),
         ],
     ),
+    # Ministral 3: the text model of published Mistral 3 configs (Devstral 2, Ministral 3).
+    "ministral3": _hf(
+        "ministral3",
+        {**HF_DEC, "head_dim": 16, "sliding_window": 16},
+        {**HF_DEC_NAMES, "head_dim": "head_dim", "window": "sliding_window"},
+        derives_head=False,
+        extra_edits=[
+            (
+                "rope-default",
+                "rotary",
+                "rope_parameters removed: the config's default yarn scaling",
+                {"rope_parameters": DELETE},
+            ),
+            (
+                "head-dim-null",
+                "head-dim",
+                "head_dim=null (derived from hidden_size // num_attention_heads)",
+                {"head_dim": None},
+            ),
+        ],
+    ),
 }

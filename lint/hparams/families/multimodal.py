@@ -32,9 +32,10 @@ from kmha_lint.hparams.params import (
     _mlp,
     _opt_int,
     _Unknown,
+    hf_llama,
     hf_qwen2,
 )
-from kmha_lint.hparams.spec import DIVISIBLE, FLOORS, Attention, Family, Unit, Values
+from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit, Values
 
 # ------------------------------------------------------------------------------------------
 # Shared pieces
@@ -1955,7 +1956,65 @@ PHI4_MULTIMODAL = (
 )
 
 
+# ------------------------------------------------------------------------------------------
+# Ministral 3 (ministral3/): the text model of published Mistral 3 configs (Devstral 2)
+# ------------------------------------------------------------------------------------------
+
+
+def _check_head_dim_int(unit: Unit, report) -> None:
+    """head_dim is an int field (default 128): null fails when the config is read."""
+    from kmha_lint.hparams import rules
+
+    if unit.values.has("head_dim") and unit.values.get("head_dim") is None:
+        report.add(
+            rules.HPARAM_WRONG_TYPE,
+            "head_dim",
+            "null where the config class takes a whole number (reading the config fails)",
+            "a positive integer (or no key: 128)",
+            "null",
+            "write `head_dim` as a whole number, or remove the key",
+        )
+
+
+@_counted
+def hf_ministral3(v) -> int:
+    """Mistral's weights (no biases, gated MLP, head_dim default 128); a negative layer count
+    builds no layer."""
+    clipped = Values({**v.config, "num_hidden_layers": _layers(v, "num_hidden_layers")}, v.defaults)
+    count = hf_llama(clipped)
+    if count is None:
+        raise _Unknown("ministral3")
+    return count
+
+
+MINISTRAL3 = replace(
+    hf_decoder(
+        "ministral3",
+        "Ministral 3",
+        derived=EXPLICIT,
+        head_dim_default=128,
+        windows=("sliding_window",),
+        params_fn=hf_ministral3,
+        vocab_size=131072,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=34,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        max_position_embeddings=262144,
+        pad_token_id=11,
+    ),
+    strict_windows=True,
+    extra=(_check_negative_layers, _check_head_dim_int),
+)
+MINISTRAL3 = replace(
+    MINISTRAL3,
+    attention=tuple(replace(a, rotary_above_one_fails=True) for a in MINISTRAL3.attention),
+)
+
+
 FAMILIES: tuple[Family, ...] = (
+    MINISTRAL3,
     *PHI4_MULTIMODAL,
     *_gemma3_text_inside(),
     *KERAS_HUB,
