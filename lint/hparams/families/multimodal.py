@@ -9,8 +9,15 @@ counted by its own formula, and the container's formula counts only what the con
 unit: the container counts it then, with the family the library would build for it, looked
 up in the family table at count time.
 
+Families: siglip / siglip2 (and their vision and text models), gemma3, paligemma,
+qwen2_vl / qwen2_5_vl (text, vision, container), pixtral, mistral3, ministral3 (Mistral 3's
+text model in transformers 5), llava_next, idefics3, llama4 (container and vision tower),
+phi4_multimodal (text, vision, audio); KerasHub PaliGemmaBackbone, SigLIPBackbone and the
+vision encoder of Gemma3Backbone (``kh_gemma3_with_vision``, called from params.kh_gemma3).
+
 Read from transformers 5.24.0 (``transformers/models/<family>/configuration_*.py`` and
-``modeling_*.py``); each family's facts are in tests/hparams_corpus/FAMILIES.md.
+``modeling_*.py``) and keras-hub 0.32.0; each family's facts are in
+tests/hparams_corpus/FAMILIES.md.
 """
 
 from __future__ import annotations
