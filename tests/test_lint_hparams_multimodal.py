@@ -275,6 +275,37 @@ DEVSTRAL_SMALL_2 = {
 }
 
 
+VOXTRAL_MINI_3B = {
+    "model_type": "voxtral",
+    "audio_token_id": 24,
+    "hidden_size": 3072,
+    "vocab_size": 131072,
+    "audio_config": {
+        "model_type": "voxtral_encoder",
+        "head_dim": 64,
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "max_source_positions": 1500,
+        "num_attention_heads": 20,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 20,
+        "num_mel_bins": 128,
+        "vocab_size": 51866,
+    },
+    "text_config": {
+        "model_type": "llama",
+        "head_dim": 128,
+        "hidden_size": 3072,
+        "intermediate_size": 8192,
+        "max_position_embeddings": 131072,
+        "num_attention_heads": 32,
+        "num_hidden_layers": 30,
+        "num_key_value_heads": 8,
+        "vocab_size": 131072,
+    },
+}
+
+
 def _counts(config: dict) -> dict[str, int | None]:
     return {
         unit.pointer: unit.family.params(unit.values) if unit.family.params else None
@@ -311,6 +342,7 @@ def _edit(config: dict, path: str, value: object) -> dict:
         (SIGLIP_BASE, 203_155_970),
         (IDEFICS3_8B, 7_936_737_520),
         (LLAVA_NEXT_MISTRAL_7B, 7_435_413_504),
+        (VOXTRAL_MINI_3B, 4_273_617_920),
     ],
 )
 def test_published_multimodal_configs_are_clean_and_counted(config, expected):
@@ -356,6 +388,14 @@ def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, e
     """Only a model_type: every size is the configuration class's default (and a container's
     absent sub-config is built from its own defaults, not the sub-family's)."""
     assert sum(_counts({"model_type": model_type}).values()) == expected
+
+
+def test_voxtral_merges_its_text_defaults_under_a_written_text_config():
+    """VoxtralConfig reads ``{**init_kwargs, **text_config}``: a text_config of one key is
+    Voxtral-Mini's text model, not Llama's defaults."""
+    partial = {**VOXTRAL_MINI_3B, "text_config": {"model_type": "llama", "hidden_size": 3072}}
+    assert sum(_counts(partial).values()) == 4_273_617_920
+    assert _errors({**VOXTRAL_MINI_3B, "audio_token_id": None}) == ["KMHA402 /audio_token_id"]
 
 
 def test_flat_hub_files_are_read_as_the_nested_ones():
@@ -454,6 +494,8 @@ def test_every_family_of_the_group_is_counted():
         "llama4",
         "phi4_multimodal",
         "ministral3",
+        "voxtral",
+        "voxtral_encoder",
         "PaliGemmaBackbone",
         "SigLIPBackbone",
     } <= names

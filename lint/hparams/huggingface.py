@@ -541,6 +541,17 @@ NESTED_ALIASES = {
 }
 
 
+def _nested_defaults() -> dict:
+    """Defaults a container merges under a nested config that is written (VoxtralConfig:
+    ``{**init_kwargs, **text_config}``), keyed by (container model_type, key)."""
+    from kmha_lint.hparams.families import multimodal
+
+    return dict(multimodal.NESTED_DEFAULTS)
+
+
+NESTED_DEFAULTS = _nested_defaults()
+
+
 def _generic_for(config: dict, model_type: str) -> Family:
     """The names that mean the same in every transformers config (PreTrainedConfig and the
     families' common spellings): what a family we do not model is checked for."""
@@ -590,13 +601,18 @@ def units(document: dict) -> list[Unit]:
     return found
 
 
-def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: int) -> None:
+def _collect(
+    config: dict, pointer: str, where: str, found: list[Unit], depth: int, parent: str = ""
+) -> None:
     model_type = config.get("model_type")
     if isinstance(model_type, str) and model_type:
         name = NESTED_ALIASES.get((where, model_type))
         if name not in FAMILIES:
             name = ALIASES.get(model_type, model_type)
         family = FAMILIES.get(name) or _generic_for(config, model_type)
+        overrides = NESTED_DEFAULTS.get((parent, where))
+        if overrides and family.modelled:
+            family = replace(family, defaults={**family.defaults, **overrides})
         label = f"{model_type} (transformers{', ' + where if where else ''})"
         found.append(Unit(family, config, pointer, label, pointer + "/model_type"))
     if depth >= 3:
@@ -604,4 +620,4 @@ def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: i
     for key in _NESTED:
         nested = config.get(key)
         if isinstance(nested, dict) and isinstance(nested.get("model_type"), str):
-            _collect(nested, f"{pointer}/{key}", key, found, depth + 1)
+            _collect(nested, f"{pointer}/{key}", key, found, depth + 1, str(model_type))

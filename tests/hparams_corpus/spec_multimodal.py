@@ -422,6 +422,24 @@ def _kh_gemma3_vision_inputs(model, feed_id=None):
     }
 
 
+def _voxtral_inputs(config, ids):
+    """One clip a row: mel features of exactly 2 * max_source_positions frames (the
+    encoder checks it), and the processor's audio tokens: the encoder's frames regrouped by
+    intermediate_size features, max_source_positions * hidden_size / intermediate_size."""
+    import torch
+
+    audio = config.audio_config
+    positions = _whole(audio.max_source_positions, 16)
+    width, inter = _whole(audio.hidden_size, 32), _whole(audio.intermediate_size, 64)
+    count = max(positions * width // inter, 1)
+    # A null audio_token_id names no token: the clip's placeholders are then plain ids.
+    token = config.audio_token_id if config.audio_token_id is not None else 5
+    return {
+        "input_ids": _with_image_tokens(ids, token, count),
+        "input_features": torch.rand(BATCH, _whole(audio.num_mel_bins, 16), 2 * positions),
+    }
+
+
 KERAS_HUB: dict = {
     "Gemma3Backbone_vision": _kh(
         "Gemma3Backbone",
@@ -1411,6 +1429,72 @@ TRANSFORMERS: dict = {
                 "head-dim",
                 "head_dim=null (derived from hidden_size // num_attention_heads)",
                 {"head_dim": None},
+            ),
+        ],
+    ),
+    "voxtral": _hf(
+        "voxtral",
+        {
+            "text_config": {"model_type": "llama", **HF_DEC, "head_dim": 16},
+            "audio_config": {
+                "model_type": "voxtral_encoder",
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "num_mel_bins": 16,
+                "max_source_positions": 16,
+            },
+            "audio_token_id": IMAGE_TOKEN,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "head_dim": "text_config.head_dim",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "tokens": ["audio_token_id", "text_config.pad_token_id"],
+        },
+        derives_head=False,
+        inputs=_voxtral_inputs,
+        extra_edits=[
+            (
+                "audio-heads-nondiv",
+                "num-heads",
+                "audio_config.num_attention_heads=5 does not divide its hidden_size=32",
+                {"audio_config.num_attention_heads": 5},
+            ),
+            (
+                "audio-inter-nondiv",
+                "hidden-size",
+                "audio_config.intermediate_size=48: 16 frames * 32 features do not regroup by 48",
+                {"audio_config.intermediate_size": 48},
+            ),
+            (
+                "audio-inter-128",
+                "hidden-size",
+                "audio_config.intermediate_size=128: 4 audio tokens a clip",
+                {"audio_config.intermediate_size": 128},
+            ),
+            (
+                "audio-layers-zero",
+                "zero",
+                "audio_config.num_hidden_layers=0",
+                {"audio_config.num_hidden_layers": 0},
+            ),
+            (
+                "audio-positions-zero",
+                "zero",
+                "audio_config.max_source_positions=0",
+                {"audio_config.max_source_positions": 0},
+            ),
+            (
+                "audio-token-null",
+                "token-id",
+                "audio_token_id=null (the default)",
+                {"audio_token_id": None},
             ),
         ],
     ),

@@ -2020,7 +2020,140 @@ MINISTRAL3 = replace(
 )
 
 
+# ------------------------------------------------------------------------------------------
+# Voxtral (voxtral/modeling_voxtral.py): VoxtralModel = a Whisper-style audio encoder + a
+# projector + a Llama language model
+# ------------------------------------------------------------------------------------------
+
+_VOXTRAL_AUDIO = {
+    "hidden_size": 1280,
+    "intermediate_size": 5120,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 20,
+    "num_mel_bins": 128,
+    "max_source_positions": 1500,
+}
+# VoxtralConfig merges these under a written text_config too (``{**init_kwargs, **text}``).
+_VOXTRAL_TEXT = {
+    "vocab_size": 131072,
+    "hidden_size": 3072,
+    "intermediate_size": 8192,
+    "num_hidden_layers": 30,
+    "num_key_value_heads": 8,
+    "max_position_embeddings": 131072,
+    "head_dim": 128,
+}
+
+
+@_counted
+def hf_voxtral_encoder(v) -> int:
+    """VoxtralEncoder: two convolutions over the mel bins, a position table of
+    max_source_positions rows (a parameter, frozen, counted), Whisper's encoder layers (k_proj
+    without bias) and a final LayerNorm."""
+    d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    _int(v, "num_attention_heads")
+    mels, positions = _int(v, "num_mel_bins"), _int(v, "max_source_positions", 0)
+    embed = 3 * mels * d + d + 3 * d * d + d + positions * d
+    layer = 4 * d * d + 3 * d + 2 * _ln(d) + _mlp(d, i)
+    return embed + _layers(v, "num_hidden_layers") * layer + _ln(d)
+
+
+@_counted
+def hf_voxtral(v) -> int:
+    """VoxtralModel's own weights: the projector's two Linears without bias (the audio
+    intermediate_size to the text width, then the text width squared)."""
+    t = _text_width(v, _VOXTRAL_TEXT["hidden_size"], _VOXTRAL_TEXT)
+    audio = Values(_sub(v, "audio_config") or {}, _VOXTRAL_AUDIO)
+    i = _int(audio, "intermediate_size")
+    return (
+        i * t
+        + t * t
+        + _nested_count(v, "text_config", "llama", _VOXTRAL_TEXT)
+        + _nested_count(v, "audio_config", "voxtral_encoder")
+    )
+
+
+def _check_voxtral(unit: Unit, report) -> None:
+    """The encoder's frames (max_source_positions of hidden_size features) are regrouped into
+    audio tokens of intermediate_size features: the product must divide; the audio token id
+    is embedded as it is (outside the vocabulary or negative, every batch with audio fails),
+    and without one (null, the default) no placeholder takes the audio features."""
+    from kmha_lint.hparams import rules
+
+    values = unit.values
+    key = "audio_token_id"
+    token, vocab = values.get(key), values.get("text_config.vocab_size")
+    if token is None:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            "no audio token id (null, the config's default): the model finds no placeholder "
+            "for the audio features, and every batch with audio fails",
+            "the tokenizer's audio token id (24 in published configs)",
+            "null",
+            "set `audio_token_id` to the tokenizer's audio token id",
+            at_key=not values.has(key),
+        )
+    if is_int(token) and (token < 0 or (is_int(vocab) and vocab > 0 and token >= vocab)):
+        _drop(report, key, rules.TOKEN_ID_OUT_OF_VOCABULARY)
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            "the audio token id cannot be embedded (outside the text vocabulary or "
+            "negative), so every batch with audio fails",
+            f"an id in [0, {vocab})",
+            str(token),
+            "set `audio_token_id` to the tokenizer's audio token id",
+        )
+    audio = Values(_sub(values, "audio_config") or {}, _VOXTRAL_AUDIO)
+    positions, width = audio.get("max_source_positions"), audio.get("hidden_size")
+    inter = audio.get("intermediate_size")
+    if all(is_int(x) and x > 0 for x in (positions, width, inter)) and positions * width % inter:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            "audio_config.intermediate_size",
+            f"the projector regroups the encoder's {positions} frames of {width} features "
+            f"into tokens of intermediate_size={inter} features, and {positions * width} is "
+            "not a multiple of it; the first batch with audio fails",
+            f"a divisor of {positions * width}",
+            str(inter),
+            "use the published sizes (hidden_size 1280, intermediate_size 5120)",
+        )
+
+
+VOXTRAL = (
+    hf_family(
+        "voxtral_encoder",
+        "Voxtral audio encoder",
+        (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
+        sizes=("intermediate_size", "num_mel_bins", "max_source_positions"),
+        rates=("dropout", "attention_dropout", "activation_dropout", "layerdrop"),
+        rates_unchecked=frozenset({"attention_dropout"}),
+        vocab=None,
+        token_ids=(),
+        defaults=_VOXTRAL_AUDIO,
+        params=hf_voxtral_encoder,
+    ),
+    hf_family(
+        "voxtral",
+        "Voxtral",
+        (),
+        layers=(),
+        vocab="text_config.vocab_size",
+        token_ids=("audio_token_id",),
+        defaults={"audio_token_id": None},
+        params=hf_voxtral,
+        extra=(_check_voxtral, _check_untyped("llama", "", audio_type="voxtral_encoder")),
+    ),
+)
+
+
+# Defaults a container merges under a written sub-config (read by huggingface.units).
+NESTED_DEFAULTS = {("voxtral", "text_config"): _VOXTRAL_TEXT}
+
+
 FAMILIES: tuple[Family, ...] = (
+    *VOXTRAL,
     MINISTRAL3,
     *PHI4_MULTIMODAL,
     *_gemma3_text_inside(),
