@@ -306,6 +306,25 @@ VOXTRAL_MINI_3B = {
 }
 
 
+LLAVA_15_7B = {  # the text_config leaves Llama's defaults out (4096 wide, 32 layers)
+    "model_type": "llava",
+    "image_token_index": 32000,
+    "pad_token_id": 32001,
+    "text_config": {"model_type": "llama", "max_position_embeddings": 4096, "vocab_size": 32064},
+    "vision_config": {
+        "model_type": "clip_vision_model",
+        "hidden_size": 1024,
+        "image_size": 336,
+        "intermediate_size": 4096,
+        "num_attention_heads": 16,
+        "num_hidden_layers": 24,
+        "patch_size": 14,
+        "projection_dim": 768,
+    },
+    "vision_feature_layer": -2,
+}
+
+
 def _counts(config: dict) -> dict[str, int | None]:
     return {
         unit.pointer: unit.family.params(unit.values) if unit.family.params else None
@@ -343,6 +362,7 @@ def _edit(config: dict, path: str, value: object) -> dict:
         (IDEFICS3_8B, 7_936_737_520),
         (LLAVA_NEXT_MISTRAL_7B, 7_435_413_504),
         (VOXTRAL_MINI_3B, 4_273_617_920),
+        (LLAVA_15_7B, 6_932_092_928),
     ],
 )
 def test_published_multimodal_configs_are_clean_and_counted(config, expected):
@@ -382,6 +402,8 @@ def test_containers_count_all_but_their_text_model(config, total, text_model):
         ("idefics3", 6_778_613_760),
         ("phi4_multimodal", 4_693_672_384),
         ("ministral3", 7_952_683_008),
+        ("llava", 6_931_830_784),  # the vision config's init_kwargs
+        ("voxtral", 4_273_617_920),  # the text config's init_kwargs
     ],
 )
 def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, expected):

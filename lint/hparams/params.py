@@ -666,7 +666,11 @@ def hf_clip(v) -> int:
 @_counted
 def hf_llava(v) -> int:
     """LlavaModel's own weights: the two-layer projector from the vision width to the text
-    width (the vision tower and language model are counted with their own configs)."""
-    t, s = _int(v, "text_config.hidden_size"), _int(v, "vision_config.hidden_size")
-    bias = _flag(v, "multimodal_projector_bias", True)
-    return s * t + t * t + (2 * t if bias else 0)
+    width (the vision tower and language model are counted with their own configs); the
+    multimodal group's formula, which also reads absent widths from the configs' defaults."""
+    from kmha_lint.hparams.families.multimodal import hf_llava as count
+
+    total = count(v)
+    if total is None:
+        raise _Unknown("llava")
+    return total

@@ -820,7 +820,7 @@ def _feature_layers(v) -> int:
     layer = v.get("vision_feature_layer")
     if isinstance(layer, list) and layer and all(is_int(x) for x in layer):
         return len(layer)
-    if is_int(layer):
+    if is_int(layer) or layer is None:  # every container's default is one layer (-1 or -2)
         return 1
     raise _Unknown("vision_feature_layer")
 
@@ -922,7 +922,8 @@ def _vision_width(v, default: int, absent: dict | None = None) -> int:
     return _width_of(v, "vision_config", default, absent or {"hidden_size": default})
 
 
-# Mistral3Config's and LlavaNextConfig's sub-config init_kwargs (used when the key is absent).
+# Mistral3Config's and LlavaNextConfig's (and LlavaConfig's) sub-config init_kwargs (used
+# when the key is absent).
 _MISTRAL3_TEXT = {
     "head_dim": 128,
     "hidden_size": 5120,
@@ -1013,6 +1014,22 @@ MISTRAL3 = hf_family(
 # ------------------------------------------------------------------------------------------
 # LLaVA-NeXT (llava_next/modeling_llava_next.py): CLIP tower + projector + image_newline + LM
 # ------------------------------------------------------------------------------------------
+
+
+@_counted
+def hf_llava(v) -> int:
+    """LlavaModel's own weights (the existing llava family's formula): linear_1 (vision width
+    * feature layers to the text width) and linear_2, biases when multimodal_projector_bias.
+    Widths a config leaves out are the sub-configs' defaults (Llama's 4096; CLIP vision's 768
+    when vision_config is written, LlavaConfig's init_kwargs 1024 when it is absent)."""
+    t, s = _text_width(v, 4096), _vision_width(v, 768, _LLAVA_NEXT_VISION)
+    bias = _flag(v, "multimodal_projector_bias", True)
+    own = s * _feature_layers(v) * t + t * t + (2 * t if bias else 0)
+    return (
+        own
+        + _nested_count(v, "text_config", "llama")
+        + _nested_count(v, "vision_config", "clip_vision_model", _LLAVA_NEXT_VISION)
+    )
 
 
 @_counted
