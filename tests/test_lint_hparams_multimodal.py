@@ -325,6 +325,50 @@ LLAVA_15_7B = {  # the text_config leaves Llama's defaults out (4096 wide, 32 la
 }
 
 
+LFM2_TEXT_12B = {  # LFM2-1.2B (hub spelling: block_ff_dim, full_attn_idxs)
+    "model_type": "lfm2",
+    "block_auto_adjust_ff_dim": True,
+    "block_ff_dim": 12288,
+    "block_ffn_dim_multiplier": 1.0,
+    "block_multiple_of": 256,
+    "conv_L_cache": 3,
+    "conv_bias": False,
+    "full_attn_idxs": [2, 5, 8, 10, 12, 14],
+    "hidden_size": 2048,
+    "max_position_embeddings": 128000,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 16,
+    "num_key_value_heads": 8,
+    "pad_token_id": 0,
+    "vocab_size": 65536,
+}
+LFM25_VL_16B = {
+    "model_type": "lfm2_vl",
+    "downsample_factor": 2,
+    "image_token_id": 396,
+    "projector_bias": True,
+    "projector_hidden_size": 2048,
+    "projector_use_layernorm": False,
+    "text_config": {
+        **{k: v for k, v in LFM2_TEXT_12B.items() if k not in ("block_ff_dim", "full_attn_idxs")},
+        "intermediate_size": 12288,
+        "layer_types": ["conv", "conv", "full_attention"] * 2
+        + ["conv", "conv", "full_attention", "conv"]
+        + ["full_attention", "conv"] * 3,
+    },
+    "vision_config": {
+        "model_type": "siglip2_vision_model",
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "num_attention_heads": 16,
+        "num_hidden_layers": 27,
+        "num_patches": 256,
+        "patch_size": 16,
+        "vision_use_head": False,
+    },
+}
+
+
 def _counts(config: dict) -> dict[str, int | None]:
     return {
         unit.pointer: unit.family.params(unit.values) if unit.family.params else None
@@ -363,6 +407,8 @@ def _edit(config: dict, path: str, value: object) -> dict:
         (LLAVA_NEXT_MISTRAL_7B, 7_435_413_504),
         (VOXTRAL_MINI_3B, 4_273_617_920),
         (LLAVA_15_7B, 6_932_092_928),
+        (LFM2_TEXT_12B, 1_170_340_608),
+        (LFM25_VL_16B, 1_596_625_904),
     ],
 )
 def test_published_multimodal_configs_are_clean_and_counted(config, expected):
@@ -404,6 +450,8 @@ def test_containers_count_all_but_their_text_model(config, total, text_model):
         ("ministral3", 7_952_683_008),
         ("llava", 6_931_830_784),  # the vision config's init_kwargs
         ("voxtral", 4_273_617_920),  # the text config's init_kwargs
+        ("lfm2", 2_705_497_600),
+        ("lfm2_vl", 2_812_857_088),
     ],
 )
 def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, expected):
@@ -518,6 +566,8 @@ def test_every_family_of_the_group_is_counted():
         "ministral3",
         "voxtral",
         "voxtral_encoder",
+        "lfm2",
+        "lfm2_vl",
         "PaliGemmaBackbone",
         "SigLIPBackbone",
     } <= names

@@ -440,6 +440,25 @@ def _voxtral_inputs(config, ids):
     }
 
 
+def _lfm2_vl_inputs(config, ids):
+    """SigLIP 2's NaFlex batch (a 4x4 patch grid a row) and the processor's image tokens:
+    the grid regrouped in downsample_factor blocks, (4 // f) * (4 // f) of them."""
+    factor = _whole(config.downsample_factor, 2)
+    count = max((4 // factor) ** 2, 1)
+    return {
+        "input_ids": _with_image_tokens(ids, config.image_token_id, count),
+        **_naflex(config.vision_config),
+    }
+
+
+LFM2_TEXT = {
+    **HF_DEC,
+    "block_multiple_of": 16,
+    "conv_L_cache": 3,
+    "layer_types": ["conv", "full_attention"],
+}
+
+
 KERAS_HUB: dict = {
     "Gemma3Backbone_vision": _kh(
         "Gemma3Backbone",
@@ -1495,6 +1514,112 @@ TRANSFORMERS: dict = {
                 "token-id",
                 "audio_token_id=null (the default)",
                 {"audio_token_id": None},
+            ),
+        ],
+    ),
+    # LFM2: a hybrid of short convolutions and attention layers (layer_types), and LFM2-VL.
+    "lfm2": _hf(
+        "lfm2",
+        dict(LFM2_TEXT),
+        dict(HF_DEC_NAMES),
+        extra_edits=[
+            (
+                "all-attention",
+                "layers",
+                "layer_types removed, full_attn_idxs=[0, 1]",
+                {"layer_types": DELETE, "full_attn_idxs": [0, 1]},
+            ),
+            (
+                "layer-types-short",
+                "layers",
+                "layer_types of one entry for 2 layers",
+                {"layer_types": ["conv"]},
+            ),
+            (
+                "layer-types-unknown",
+                "layers",
+                'layer_types with "mamba" (not a kind LFM2 knows)',
+                {"layer_types": ["mamba", "full_attention"]},
+            ),
+            (
+                "ffn-no-adjust",
+                "hidden-size",
+                "block_auto_adjust_ff_dim=false (the MLP is intermediate_size wide)",
+                {"block_auto_adjust_ff_dim": False},
+            ),
+            (
+                "ffn-multiplier",
+                "hidden-size",
+                "block_ffn_dim_multiplier=1.5 (int(2 * 128 / 3) = 85, * 1.5 = 127, rounded to 128)",
+                {"block_ffn_dim_multiplier": 1.5},
+            ),
+            (
+                "ffn-multiplier-null",
+                "hidden-size",
+                "block_ffn_dim_multiplier=null (int(2 * 128 / 3) = 85, not rounded)",
+                {"block_ffn_dim_multiplier": None},
+            ),
+            ("conv-bias", "type", "conv_bias=true", {"conv_bias": True}),
+            ("conv-cache-zero", "zero", "conv_L_cache=0", {"conv_L_cache": 0}),
+            (
+                "multiple-zero",
+                "zero",
+                "block_multiple_of=0",
+                {"block_multiple_of": 0},
+            ),
+        ],
+    ),
+    "lfm2_vl": _hf(
+        "lfm2_vl",
+        {
+            "text_config": {"model_type": "lfm2", **LFM2_TEXT},
+            "vision_config": {
+                **{k: v for k, v in SIGLIP_VISION.items() if k != "image_size"},
+                "model_type": "siglip2_vision_model",
+                "num_patches": 16,
+                "vision_use_head": False,
+            },
+            "image_token_id": IMAGE_TOKEN,
+            "projector_hidden_size": 48,
+            "downsample_factor": 2,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "kv": "text_config.num_key_value_heads",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "tokens": ["image_token_id", "text_config.pad_token_id"],
+            "vision_width": "vision_config.hidden_size",
+            "vision_heads": "vision_config.num_attention_heads",
+        },
+        inputs=_lfm2_vl_inputs,
+        extra_edits=[
+            (
+                "factor-1",
+                "image-size",
+                "downsample_factor=1: one image token a patch",
+                {"downsample_factor": 1},
+            ),
+            (
+                "factor-3",
+                "image-size",
+                "downsample_factor=3 does not divide the 4x4 patch grid",
+                {"downsample_factor": 3},
+            ),
+            ("factor-zero", "zero", "downsample_factor=0", {"downsample_factor": 0}),
+            (
+                "projector-no-norm-bias",
+                "type",
+                "projector_use_layernorm=false, projector_bias=false",
+                {"projector_use_layernorm": False, "projector_bias": False},
+            ),
+            (
+                "vision-head",
+                "type",
+                "vision_config.vision_use_head=true (the pooling head is built, unused)",
+                {"vision_config.vision_use_head": True},
             ),
         ],
     ),

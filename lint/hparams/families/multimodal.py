@@ -2165,11 +2165,202 @@ VOXTRAL = (
 )
 
 
+# ------------------------------------------------------------------------------------------
+# LFM2 (lfm2/modeling_lfm2.py): short-convolution and attention layers by layer_types; and
+# LFM2-VL (lfm2_vl/): a SigLIP 2 tower, a pixel-unshuffle projector and an LFM2 model
+# ------------------------------------------------------------------------------------------
+
+
+def _lfm2_layer_types(v) -> list:
+    kinds = v.get("layer_types")
+    layers = _layers(v, "num_hidden_layers")
+    if isinstance(kinds, list):
+        return kinds
+    attention = v.get("full_attn_idxs")
+    attention = list(range(layers)) if attention is None else attention
+    if not isinstance(attention, list):
+        raise _Unknown("full_attn_idxs")
+    return ["full_attention" if i in attention else "conv" for i in range(layers)]
+
+
+def _lfm2_ffn_width(v) -> int:
+    """Lfm2MLP's width: intermediate_size, or (block_auto_adjust_ff_dim) two thirds of it,
+    times block_ffn_dim_multiplier and rounded up to block_multiple_of when a multiplier is
+    set."""
+    # Hub files write block_ff_dim, which the config class reads as intermediate_size. A
+    # negative size adjusts to int(-2/3) = 0: an empty MLP that runs.
+    key = "block_ff_dim" if v.has("block_ff_dim") else "intermediate_size"
+    i = _int(v, key, minimum=-(2**62))
+    if not _flag(v, "block_auto_adjust_ff_dim", True):
+        if i < 0:
+            raise _Unknown("intermediate_size")
+        return i
+    i = int(2 * i / 3)
+    multiplier = v.get("block_ffn_dim_multiplier")
+    if multiplier is None:
+        return i
+    if not isinstance(multiplier, int | float) or isinstance(multiplier, bool):
+        raise _Unknown("block_ffn_dim_multiplier")
+    i = int(multiplier * i)
+    step = _int(v, "block_multiple_of")
+    return step * ((i + step - 1) // step)
+
+
+@_counted
+def hf_lfm2(v) -> int:
+    """Lfm2Model: the token embedding (padding_idx), per layer an operator and an FFN RMSNorm,
+    a gated MLP without biases, and either attention (q/k/v/out without biases, q and k
+    RMSNorms of the head size) or a short convolution (a depthwise Conv1d of conv_L_cache
+    taps, in_proj to three widths, out_proj; biases when conv_bias); a final RMSNorm."""
+    from kmha_lint.hparams.params import _hf_head_dim
+
+    d = _int(v, "hidden_size")
+    h = _int(v, "num_attention_heads")
+    kv = _opt_int(v, "num_key_value_heads") or h
+    k = _hf_head_dim(v)
+    width = _lfm2_ffn_width(v)
+    bias = _flag(v, "conv_bias", False)
+    taps = _int(v, "conv_L_cache", 0)
+    attention = d * h * k + 2 * d * kv * k + h * k * d + 2 * k
+    conv = d * taps + 3 * d * d + d * d + ((d + 3 * d + d) if bias else 0)
+    total = _int(v, "vocab_size", 0) * d + d
+    for kind in _lfm2_layer_types(v):
+        total += 2 * d + 3 * d * width + (conv if kind == "conv" else attention)
+    return total
+
+
+def _check_lfm2(unit: Unit, report) -> None:
+    """layer_types: one kind a layer (the config class checks the length), "conv" or
+    "full_attention" (any other kind builds an attention layer that finds no mask at the
+    first batch); block_ffn_dim_multiplier is a number field (null fails at config)."""
+    from kmha_lint.hparams import rules
+    from kmha_lint.hparams.checks import _show
+
+    values = unit.values
+    kinds, layers = values.get("layer_types"), values.get("num_hidden_layers")
+    if isinstance(kinds, list) and "num_hidden_layers" not in report.bad:
+        if is_int(layers) and len(kinds) != layers:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "layer_types",
+                f"{len(kinds)} layer kinds for num_hidden_layers={layers} (the config class "
+                "refuses it)",
+                f"{layers} kinds",
+                str(len(kinds)),
+                "write one kind a layer",
+            )
+        unknown = [kind for kind in kinds if kind not in ("conv", "full_attention")]
+        if unknown:
+            report.add(
+                rules.HPARAM_OUT_OF_RANGE,
+                "layer_types",
+                f"layer kinds {unknown} are built as attention layers that no mask is made "
+                "for; the first batch fails",
+                '"conv" or "full_attention"',
+                str(unknown),
+                'use "conv" and "full_attention" only',
+            )
+    key = "block_ffn_dim_multiplier"
+    if values.has(key) and values.get(key) is None:
+        report.add(
+            rules.HPARAM_WRONG_TYPE,
+            key,
+            "null where the config class takes a number (reading the config fails)",
+            "a number (1.0 by default)",
+            _show(None),
+            f"write `{key}` as a number, or remove it",
+        )
+
+
+def _check_lfm2_vl(unit: Unit, report) -> None:
+    _check_image_token(unit, report, replaced_when_outside=False)
+
+
+@_counted
+def hf_lfm2_vl(v) -> int:
+    """Lfm2VlModel's own weights: the projector (a LayerNorm of downsample_factor^2 vision
+    features when projector_use_layernorm, linear_1 to projector_hidden_size, linear_2 to the
+    text width, biases when projector_bias)."""
+    t = _text_width(v, 2560)
+    s = _vision_width(v, 768)
+    f = _int(v, "downsample_factor", 0)
+    p = _int(v, "projector_hidden_size")
+    wide = s * f * f
+    bias = _flag(v, "projector_bias", True)
+    own = (_ln(wide) if _flag(v, "projector_use_layernorm", True) else 0) + wide * p + p * t
+    own += (p + t) if bias else 0
+    return (
+        own
+        + _nested_count(v, "text_config", "lfm2")
+        + _nested_count(v, "vision_config", "siglip2_vision_model")
+    )
+
+
+LFM2 = (
+    hf_family(
+        "lfm2",
+        "LFM2",
+        (
+            Attention(
+                "hidden_size",
+                "num_attention_heads",
+                kv_heads="num_key_value_heads",
+                head_dim="head_dim",
+                derived=FLOORS,
+                rotary=True,
+                rotary_fraction=("rope_parameters.partial_rotary_factor",),
+                rotary_above_one_fails=True,
+            ),
+        ),
+        sizes=(
+            "vocab_size",
+            "intermediate_size",
+            "max_position_embeddings",
+            "conv_L_cache",
+            "block_multiple_of",
+        ),
+        padding_id="pad_token_id",
+        defaults={
+            "vocab_size": 65536,
+            "hidden_size": 2560,
+            "intermediate_size": 12288,
+            "num_hidden_layers": 32,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "max_position_embeddings": 128000,
+            "pad_token_id": 0,
+            "conv_L_cache": 3,
+            "block_multiple_of": 256,
+            "block_ffn_dim_multiplier": 1.0,
+            "head_dim": None,
+        },
+        strict_layers=True,
+        zero_ok=frozenset({"intermediate_size"}),
+        negative_ok=frozenset({"intermediate_size"}),
+        params=hf_lfm2,
+        extra=(_check_lfm2,),
+    ),
+    hf_family(
+        "lfm2_vl",
+        "LFM2-VL",
+        (),
+        layers=(),
+        sizes=("projector_hidden_size", "downsample_factor"),
+        vocab="text_config.vocab_size",
+        token_ids=("image_token_id",),
+        defaults={"image_token_id": 396, "projector_hidden_size": 2560, "downsample_factor": 2},
+        params=hf_lfm2_vl,
+        extra=(_check_lfm2_vl, _check_untyped("lfm2", "siglip2_vision_model")),
+    ),
+)
+
+
 # Defaults a container merges under a written sub-config (read by huggingface.units).
 NESTED_DEFAULTS = {("voxtral", "text_config"): _VOXTRAL_TEXT}
 
 
 FAMILIES: tuple[Family, ...] = (
+    *LFM2,
     *VOXTRAL,
     MINISTRAL3,
     *PHI4_MULTIMODAL,
