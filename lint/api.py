@@ -277,12 +277,25 @@ def lint_file(
     read = read_config(path, max_bytes)
     if isinstance(read, Finding):
         return FileReport(read.path, [read])
+    return lint_read(*read, max_bytes=max_bytes, walked=walked, custom_layers=custom_layers)
+
+
+def lint_read(
+    text: str,
+    name: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    walked: bool = False,
+    custom_layers: Declarations | None = None,
+) -> FileReport:
+    """Lint the text :func:`read_config` returned for a path (``name``: the path, or
+    ``archive::member``), e.g. when the caller also needs the text (``--summary``)."""
     # An archive is a Keras file whatever folder it sits in: never skipped.
     return _lint_text(
-        read[0],
-        read[1],
+        text,
+        name,
         max_bytes=max_bytes,
-        walked=walked and "::" not in read[1],
+        walked=walked and "::" not in name,
         declarations=custom_layers,
     )
 

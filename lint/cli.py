@@ -181,8 +181,12 @@ def _run(args) -> int:
         found = finder.custom_layers(path)
         return {**found, **inline.custom_layers} if inline.custom_layers else found
 
+    def selected(path: str) -> cfg.Selection:
+        """The codes reported for one file: its settings', then --config's, then flags'."""
+        return finder.for_path(path).selection.then(inline).then(flags)
+
     if args.summary:
-        return _summaries(paths, fmt, max_bytes, declared)
+        return _summaries(paths, fmt, max_bytes, declared, selected, args.exit_zero)
 
     from kmha_lint.api import lint_reports
     from kmha_lint.output import FORMATS, statistics
@@ -195,7 +199,7 @@ def _run(args) -> int:
                 print(f"kmha-lint: skipped {report.path}: {report.skipped}", file=sys.stderr)
             continue
         linted += 1
-        selection = finder.for_path(report.path).selection.then(inline).then(flags)
+        selection = selected(report.path)
         wanted = [f for f in report.findings if selection.enabled(f.code, report.path)]
         unreadable |= any(f.rule.code == "KMHA004" for f in report.findings)
         shown += wanted
@@ -258,31 +262,49 @@ def _config_arguments(values: list[str]):
     return fixed, cfg.layer_from_table(table, "--config", None)
 
 
-def _summaries(paths: list[str], fmt: str, max_bytes: int, declared) -> int:
-    """`--summary`: each model as the linter sees it, instead of findings."""
-    from kmha_lint.api import expand_paths, read_config
+def _summaries(paths: list[str], fmt: str, max_bytes: int, declared, selected, exit_zero) -> int:
+    """`--summary`: each model as the linter sees it, with its findings. The tables (or the
+    JSON array) go to standard output; in text, the findings go to standard error, as the
+    text format writes them. The exit status is a lint's."""
+    from kmha_lint.api import expand_paths, lint_read, read_config
     from kmha_lint.jsonsource import Malformed, TooDeep, parse
-    from kmha_lint.summary import render_json, render_text, summarize_document
+    from kmha_lint.output import text
+    from kmha_lint.summary import ModelSummary, render_json, render_text, summarize_document
 
-    summaries, status = [], EXIT_CLEAN
+    results, status = [], EXIT_CLEAN
     for path, walked in expand_paths(paths):
         read = read_config(path, max_bytes)
         if not isinstance(read, tuple):
             print(f"{read.path}: {read.code} {read.message}", file=sys.stderr)
             status = EXIT_USAGE
             continue
-        try:
-            document = parse(read[0]).value
-        except (Malformed, TooDeep) as error:
-            print(f"{read[1]}: not JSON ({error}); run kmha-lint on it", file=sys.stderr)
-            status = max(status, EXIT_ERRORS)
+        report = lint_read(*read, max_bytes=max_bytes, walked=walked, custom_layers=declared(path))
+        if report.skipped:
             continue
-        summary = summarize_document(document, read[1], declared(path))
-        if summary is None:
-            if not walked:
+        selection = selected(report.path)
+        findings = [f for f in report.findings if selection.enabled(f.code, report.path)]
+        try:
+            summary = summarize_document(parse(read[0]).value, read[1], declared(path))
+        except (Malformed, TooDeep):
+            summary = None  # its findings say why
+        if summary is None and not findings:
+            if not walked:  # e.g. a preset's metadata.json is linted, and not a model
                 print(f"{read[1]}: not a model config kmha-lint knows", file=sys.stderr)
                 status = max(status, EXIT_ERRORS)
             continue
-        summaries.append(summary)
-    print(render_json(summaries) if fmt == "json" else render_text(summaries))
-    return status
+        summary = summary or ModelSummary.without_model(read[1])
+        summary.findings = findings
+        results.append(summary)
+    shown = [f for summary in results for f in summary.findings]
+    if fmt == "json":
+        print(render_json(results))
+    else:
+        print(render_text([summary for summary in results if summary.kind is not None]))
+        if shown:
+            sys.stdout.flush()  # the tables first, then their findings, when both are one stream
+            print(text(shown), file=sys.stderr)
+    if status == EXIT_USAGE:
+        return EXIT_USAGE
+    if exit_zero:
+        return EXIT_CLEAN
+    return EXIT_ERRORS if status or any(f.severity == "error" for f in shown) else EXIT_CLEAN

@@ -738,3 +738,105 @@ def unknown_width_problem(layer: str, argument: str, rank: int) -> Problem:
         received="None",
         fix=f"give `{argument}` a fixed last dimension, e.g. keras.Input(shape=(None, 64))",
     )
+
+
+# -- Projection weights (issue 16): what the layer builds, what `--summary` counts -------------
+
+
+def projection_weight_shapes(
+    widths: dict[str, int],
+    dims: HeadDims,
+    output_dims: Shape,
+    *,
+    use_bias: bool,
+    use_gate: bool = False,
+) -> dict[str, tuple[Shape, Shape | None]]:
+    """Kernel and bias shape of each projection, in the layer's weight order.
+
+    ``widths``: the feature widths of ``query``, ``key`` and ``value``; ``output_dims``: the
+    output's trailing dims (:func:`output_feature_shape`). Query (and the gate) project to
+    ``(H, K)`` / ``(H, V)``, key and value to ``(Hkv, K)`` / ``(Hkv, V)``, and the output
+    contracts ``(H, V)``; a bias has the projected dims. Keras's MultiHeadAttention is the
+    case Hkv = H without a gate, Keras's GroupQueryAttention the case K = V (its head_dim)
+    with the query width as output.
+    """
+    heads, kv_heads = dims.num_heads, dims.num_key_value_heads
+    plan = [
+        ("query", (widths["query"],), (heads, dims.key_dim)),
+        ("key", (widths["key"],), (kv_heads, dims.key_dim)),
+        ("gate", (widths["query"],), (heads, dims.value_dim)),
+        ("value", (widths["value"],), (kv_heads, dims.value_dim)),
+        ("attention_output", (heads, dims.value_dim), tuple(output_dims)),
+    ]
+    return {
+        name: (contracted + projected, projected if use_bias else None)
+        for name, contracted, projected in plan
+        if use_gate or name != "gate"
+    }
+
+
+def projection_params(shapes: dict[str, tuple[Shape, Shape | None]]) -> int:
+    """The number of weights of :func:`projection_weight_shapes`' kernels and biases."""
+
+    def size(shape: Shape | None) -> int:
+        count = 1
+        for dim in shape or ():
+            count *= dim
+        return count if shape is not None else 0
+
+    return sum(size(kernel) + size(bias) for kernel, bias in shapes.values())
+
+
+# -- Keras's attention_axes (issue 16): axes of the projected tensor ---------------------------
+
+
+def keras_projected_axes(attention_axes: object, rank: int, keras_major: int) -> tuple[int, ...]:
+    """keras.layers.MultiHeadAttention's ``attention_axes`` as non-negative indices of the
+    projected query ``(batch, ..., heads, key_dim)``, which has ``rank + 1`` axes (the axes
+    must be ints in range). A non-negative axis is that index; a negative one counts from the
+    end: Keras 3 adds ``rank`` (-1 is the heads axis), tf.keras ``rank + 1`` (-1 is key_dim,
+    -2 the heads axis). Where it names an input axis, the index is that axis."""
+    if attention_axes is None:
+        return tuple(range(1, rank - 1))
+    axes = (attention_axes,) if is_int(attention_axes) else tuple(attention_axes)
+    shift = rank if keras_major == 3 else rank + 1
+    return tuple(int(a) if a >= 0 else int(a) + shift for a in axes)
+
+
+def heads_axis_attention_problem(
+    layer: str, projected_axes: Sequence[int], shapes: dict[str, Shape]
+) -> Problem | None:
+    """Keras's layer attending over the heads axis (``rank - 1`` of the projected tensor:
+    ``attention_axes=[2]`` on rank-3 inputs): the axes it does not attend are batch axes of
+    its einsum, so query, key and value must have the same size on each of them (T = S for
+    rank-3 inputs). The first broken one, or None."""
+    rank = len(shapes["query"])
+    if rank - 1 not in projected_axes:
+        return None
+    for axis in range(1, rank - 1):
+        if axis in projected_axes:
+            continue
+        size = shapes["query"][axis]
+        for argument in ("value", "key"):
+            other = shapes[argument][axis] if len(shapes[argument]) == rank else None
+            if size is None or other is None or other == size:
+                continue
+            attended = ", ".join(map(str, sorted(projected_axes)))
+            return Problem(
+                layer=layer,
+                argument=argument,
+                axis=str(axis),
+                what=f"attention_axes ({attended}) index the projected (batch, ..., heads, "
+                f"key_dim) tensor, so axis {rank - 1} is the heads axis: the layer attends over "
+                f"heads, and axis {axis}, not attended, is a batch axis that query, key and "
+                "value must share",
+                expected=f"{size}, as in `query` {_show_shape(shapes['query'])}",
+                received=f"{other} ({argument} shape {_show_shape(shapes[argument])})",
+                fix=f"to attend over the sequence, use attention_axes=None (or {axis}); to "
+                "attend over heads, give query, key and value the same positions",
+            )
+    return None
+
+
+def _show_shape(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

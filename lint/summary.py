@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kmha_lint import check
-from kmha_lint.document import LayerSpec, ModelSpec, keras_major, read_model
+from kmha_lint.document import LayerSpec, ModelSpec, TensorRef, keras_major, read_model
 from kmha_lint.graph import PARAM_RULES, Applied, Walk, rule_for
 from kmha_lint.layers import custom
 
@@ -41,6 +41,14 @@ class ModelSummary:
     geometry: dict | None = None
     notes: list[str] = field(default_factory=list)
     name: str | None = None
+    # The file's findings, as the lint reports them (kmha_lint.findings.Finding); `--summary`
+    # sets them, after the selection of codes.
+    findings: list = field(default_factory=list)
+
+    @classmethod
+    def without_model(cls, path: str) -> ModelSummary:
+        """A file with findings but no model to show (e.g. not JSON): kind None, nothing known."""
+        return cls(path, None, None, [], None)
 
 
 def summarize_document(
@@ -97,7 +105,7 @@ def summarize_keras_model(
 
 
 def _unmodelled(model: ModelSpec, declarations: Mapping | None):
-    for layer in model.layers:
+    for layer in _summary_layers(model):
         if layer.submodel is not None:
             yield from _unmodelled(layer.submodel, declarations)
         elif layer.class_name != "InputLayer" and rule_for(layer) is None:
@@ -108,7 +116,52 @@ def _unmodelled(model: ModelSpec, declarations: Mapping | None):
 def _summary_layers(model: ModelSpec) -> list[LayerSpec]:
     if model.kind == "sequential":
         return [layer for layer in model.layers if layer.class_name != "InputLayer"]
-    return list(model.layers)
+    on_path = _on_path(model)
+    return [layer for layer in model.layers if on_path is None or layer in on_path]
+
+
+def _refs(value: object):
+    if isinstance(value, TensorRef):
+        yield value
+    elif isinstance(value, dict | list | tuple):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _refs(item)
+
+
+def _on_path(model: ModelSpec) -> set[LayerSpec] | None:
+    """The layers of a Keras 3 functional model that Keras keeps: its inputs, and every
+    layer whose call leads to an output (Keras 3 drops the others, and their weights;
+    tf.keras keeps them, as "ancillary layers"). None when all layers count: tf.keras, or a
+    reference that does not resolve (Keras does not load such a config)."""
+    if model.keras_major == 2:
+        return None
+    by_name = {layer.name: layer for layer in model.layers}
+    kept: set[LayerSpec] = set()
+    for ref in model.inputs:
+        if ref.layer not in by_name:
+            return None
+        kept.add(by_name[ref.layer])
+    pending, visited = list(model.outputs), set()
+    while pending:
+        ref = pending.pop()
+        layer = by_name.get(ref.layer)
+        if layer is None:
+            return None
+        kept.add(layer)
+        call = layer.node_index(ref.node)
+        if call is not None:
+            calls = [call]
+        elif layer.submodel is not None or layer.class_name == "InputLayer":
+            # A nested model's node numbering differs between Keras versions (node 0 may be
+            # its own graph or its first call): follow every call, keeping more, never less.
+            calls = range(len(layer.calls))
+        else:
+            return None
+        for k in calls:
+            if (layer.name, k) not in visited:
+                visited.add((layer.name, k))
+                pending += _refs([layer.calls[k].args, layer.calls[k].kwargs])
+    return kept
 
 
 def _row(layer: LayerSpec, seen: _Seen) -> LayerRow:
@@ -155,7 +208,7 @@ def _params(layer: LayerSpec, seen: _Seen) -> int | None:
 
 def _total(model: ModelSpec, seen: _Seen) -> int | None:
     total = 0
-    for layer in model.layers:
+    for layer in _summary_layers(model):
         count = _params(layer, seen)
         if count is None:
             return None
@@ -230,9 +283,10 @@ def as_dict(summary: ModelSummary) -> dict:
         "total_params": summary.total_params,
         "geometry": summary.geometry,
         "notes": summary.notes,
+        "findings": [finding.as_dict() for finding in summary.findings],
     }
 
 
 def render_json(summaries: list[ModelSummary]) -> str:
-    """A JSON array, one object per file."""
+    """A JSON array, one object per file; ``findings`` as the json output format has them."""
     return json.dumps([as_dict(summary) for summary in summaries], indent=2) + "\n"

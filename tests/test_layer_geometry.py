@@ -148,3 +148,21 @@ def test_attention_mask_problem_with_several_attention_axes():
     assert _mask_problem((3, 2, 6, 4, 7, 5), dims, rank=4, axes=(1, 2)) is None
     problem = _mask_problem((3, 2, 6, 4, 5, 7), dims, rank=4, axes=(1, 2))
     assert problem is not None and "(B, H, T1, T2, S1, S2)" in problem.message()
+
+
+def test_projection_weight_shapes_follow_the_head_geometry():
+    dims = geometry.HeadDims(num_heads=6, num_key_value_heads=2, key_dim=5, value_dim=3)
+    widths = {"query": 24, "key": 12, "value": 20}
+    shapes = geometry.projection_weight_shapes(widths, dims, (4, 2), use_bias=True, use_gate=True)
+    assert shapes == {
+        "query": ((24, 6, 5), (6, 5)),
+        "key": ((12, 2, 5), (2, 5)),
+        "gate": ((24, 6, 3), (6, 3)),
+        "value": ((20, 2, 3), (2, 3)),
+        "attention_output": ((6, 3, 4, 2), (4, 2)),
+    }
+    no_bias = geometry.projection_weight_shapes(widths, dims, (24,), use_bias=False)
+    assert list(no_bias) == ["query", "key", "value", "attention_output"]
+    assert all(bias is None for _, bias in no_bias.values())
+    assert geometry.projection_params(no_bias) == 24 * 30 + 12 * 10 + 20 * 6 + 18 * 24
+    assert geometry.projection_params(shapes) == 720 + 30 + 120 + 10 + 432 + 18 + 120 + 6 + 144 + 8

@@ -292,3 +292,38 @@ def test_help_lists_every_option(in_tmp, capsys, monkeypatch):
         assert ", ".join(option.flags) in out
     assert "  --explain CODE        explain one rule\n" in out
     assert run(capsys, "-h", "--format", "nope")[0] == 0  # help wins: nothing else runs
+
+
+def test_summary_shows_the_findings_and_exits_as_a_lint(in_tmp, capsys):
+    status, lint_out, _ = run(capsys, BAD_HEADS)
+    status, out, err = run(capsys, "--summary", BAD_HEADS)
+    # The table on standard output, the findings as the text format writes them on stderr.
+    assert status == 1
+    assert f'{BAD_HEADS}: keras-model "' in out and "Total params:" in out
+    assert "KMHA201 Layer" not in out and "hint:" not in out
+    assert err.rstrip("\n") == lint_out.rstrip("\n")
+    assert err.splitlines()[-1] == "Found 1 error(s) and 0 warning(s)."
+    assert run(capsys, "--summary", BAD_HEADS, "--exit-zero")[0] == 0
+    status, _, err = run(capsys, "--summary", BAD_HEADS, "--ignore", "KMHA201")
+    assert (status, err) == (0, "")
+    status, out, err = run(capsys, "--summary", WARN)  # warnings alone do not fail
+    assert status == 0 and "KMHA105" in err and "Found 0 error(s) and 1 warning(s)." in err
+    assert run(capsys, "--summary", GOOD)[0::2] == (0, "")
+
+
+def test_summary_json_carries_the_findings_of_the_json_format(in_tmp, capsys):
+    (in_tmp / "broken.json").write_text('{"class_name": ')
+    _, lint_json, _ = run(capsys, BAD_HEADS, WARN, "broken.json", "--format", "json")
+    status, out, err = run(capsys, "--summary", "--format", "json", BAD_HEADS, WARN, "broken.json")
+    assert (status, err) == (1, "")
+    heads, warn, broken = json.loads(out)
+    assert heads["findings"] + warn["findings"] + broken["findings"] == json.loads(lint_json)
+    assert [f["code"] for f in heads["findings"]] == ["KMHA201"]
+    assert heads["kind"] == "keras-model" and heads["layers"]
+    assert [f["severity"] for f in warn["findings"]] == ["warning"]
+    # A file that is not JSON has no model: only its findings (and exit 1).
+    assert (broken["path"], broken["kind"], broken["layers"]) == ("broken.json", None, [])
+    assert [f["code"] for f in broken["findings"]] == ["KMHA001"]
+    status, out, _ = run(capsys, "--summary", "--format", "json", GOOD, in_tmp / "missing.json")
+    (good,) = json.loads(out)
+    assert status == 2 and good["findings"] == []  # unreadable input: 2, as a lint

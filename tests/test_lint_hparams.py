@@ -253,6 +253,19 @@ def test_hf_rotary_fraction():
     assert _found(above) == [("KMHA402", "/rope_parameters/partial_rotary_factor")]
     # Llama rotates the whole head: an odd head_dim fails.
     assert _found({**HF_LLAMA, "head_dim": 15}) == [("KMHA407", "/head_dim")]
+    # An odd head rotated whole: the cos table has one feature more than the head (16 for
+    # 15), and the first batch fails ("The size of tensor a (15) must match ... (16)"); an odd
+    # share of it is rounded up silently (7 of 15 becomes 8).
+    odd_head = {**neox, "hidden_size": 60}
+    whole = _edit(odd_head, "rope_parameters/partial_rotary_factor", 1.0)
+    assert _found(whole) == [("KMHA407", "/rope_parameters/partial_rotary_factor")]
+    (issue,) = hparams.check(whole)
+    assert issue.severity == "error" and "16 features, one more than a head of 15" in issue.message
+    half = _edit(odd_head, "rope_parameters/partial_rotary_factor", 0.5)
+    assert _found(half) == [("KMHA412", "/rope_parameters/partial_rotary_factor")]
+    phi3 = {**HF_LLAMA, "model_type": "phi3", "hidden_size": 60, "num_key_value_heads": 4}
+    phi3.pop("head_dim", None)
+    assert _found(phi3) == [("KMHA407", "/num_attention_heads")]  # default fraction 1.0
 
 
 def test_hf_t5_head_size_is_explicit():
@@ -599,3 +612,24 @@ def test_published_hub_configs_are_clean_and_counted(config, expected):
     assert _found(config) == []
     (unit,) = hparams.units(config)
     assert unit.family.params(unit.values) == expected
+
+
+def test_negative_layer_counts_follow_the_library():
+    """transformers 5.24's decoders fail on a batch with a negative layer count (the cache's
+    __len__ is the layer count: "__len__() should return >= 0"); its encoders build an
+    empty stack, as every family does with zero layers (the corpus's layers-negative edits)."""
+    llama = {**HF_LLAMA, "num_hidden_layers": -1}
+    (issue,) = hparams.check(llama)
+    assert (issue.code, issue.severity, issue.pointer) == ("KMHA402", "error", "/num_hidden_layers")
+    assert _found({**HF_LLAMA, "num_hidden_layers": 0}) == [("KMHA403", "/num_hidden_layers")]
+    bert = {
+        "model_type": "bert",
+        "vocab_size": 200,
+        "hidden_size": 64,
+        "num_hidden_layers": -1,
+        "num_attention_heads": 4,
+        "intermediate_size": 128,
+    }
+    (issue,) = hparams.check(bert)
+    assert (issue.code, issue.severity) == ("KMHA403", "warning")
+    assert "layer count of zero or less" in issue.message

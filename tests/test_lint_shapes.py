@@ -681,3 +681,28 @@ def test_layer_families_a_transformer_does_not_use_load_on_first_lookup():
         check=True,
     )
     assert done.stdout.splitlines() == ["0 []", f"['KMHA310'] {on_demand!r}"]
+
+
+AXES = FIXTURES.parent / "attention_axes"
+AXES_LABELS = json.loads((AXES / "labels.json").read_text())["labels"]
+
+
+@pytest.mark.parametrize("name", sorted(AXES_LABELS))
+def test_keras_attention_axes_index_the_projected_tensor(name):
+    """keras.layers.MultiHeadAttention's attention_axes, labelled by real tf.keras 2.21 and
+    Keras 3.15 (tests/fixtures/attention_axes/make_axes.py): an error exactly where that
+    Keras failed to build or run the model (attention over the heads axis with query and key
+    disagreeing on an axis not attended; tf.keras's negative axes, counted in the projected
+    tensor)."""
+    label = AXES_LABELS[name]
+    findings = lint_text((AXES / name).read_text(), name)
+    errors = [(f.code, f.pointer) for f in findings if f.severity == "error"]
+    assert bool(errors) != label["runs"], (label["error"], errors)
+
+
+def test_attention_over_heads_says_which_axis_must_agree():
+    name = "tf_keras-axes2-q5x8-k7x8.json"
+    (finding,) = lint_text((AXES / name).read_text(), name)
+    assert finding.code == "KMHA204" and finding.pointer.endswith("/value")  # tf.keras's kwarg
+    assert "axis 2 is the heads axis" in finding.message
+    assert "Expected 5, as in `query` (None, 5, 8); received 7" in finding.message

@@ -94,3 +94,47 @@ def test_text_and_json_rendering():
     }
     assert data["layers"][1]["output_shape"] == "multiple"
     assert {"kind", "family", "geometry"} <= set(data)
+
+
+def test_attention_with_an_unknown_input_width_is_unknown_not_a_guess():
+    document = json.loads((FIXTURES / "attention.json").read_text())
+    (keys,) = [layer for layer in document["config"]["layers"] if layer["name"] == "keys"]
+    keys["config"]["batch_shape"] = [None, 7, None]
+    got = as_dict(summarize_document(document, "attention.json"))
+    rows = {row["name"]: row["params"] for row in got["layers"]}
+    want = {r["name"]: r["params"] for r in summary_of("attention")["layers"]}
+    fed_by_keys = {"kmha_grouped", "kmha_gated", "kmha_split", "keras_mha", "keras_split", "gqa"}
+    assert all(rows[name] is None for name in fed_by_keys)
+    assert rows["kmha_derived"] == want["kmha_derived"] == 2400  # x only: still known
+    assert got["total_params"] is None
+
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.mark.parametrize(
+    ("file", "kept", "total"),
+    [
+        # Rewired so that the output is the query input: Keras 3 drops every other layer
+        # (count_params() 0, Keras 3.15.1), tf.keras keeps them all as "ancillary layers"
+        # (count_params() 1212, tf_keras 2.21.0).
+        ("keras3/keras_mha_cross-18-rewired-reference.json", {"query", "key", "value"}, 0),
+        (
+            "keras2/tfk_cross_attention-12-rewired-reference.json",
+            {"query", "context", "cross_attention", "res", "ln"},
+            1212,
+        ),
+        # The output is the nested block's call: the pooling and head after it are dropped
+        # (count_params() 1600, Keras 3.15.1).
+        (
+            "keras3/nested_functional-07-rewired-reference.json",
+            {"ids", "embed", "encoder_block"},
+            1600,
+        ),
+    ],
+)
+def test_layers_off_the_path_to_the_outputs_count_as_keras_counts_them(file, kept, total):
+    document = json.loads((CORPUS / file).read_text())
+    got = as_dict(summarize_document(document, file))
+    assert {row["name"] for row in got["layers"]} == kept
+    assert got["total_params"] == total

@@ -159,6 +159,17 @@ def check_size(report: Report, key: str) -> None:
         )
         report.bad.add(key)
         return
+    if isinstance(value, str) and key in family.str_ok and _integer_text(value):
+        report.add(
+            rules.HPARAM_DEGENERATE,
+            key,
+            "a string where a number belongs; the library reads it with int()",
+            "a positive integer",
+            _show(value),
+            f"write `{key}` as a whole number without quotes",
+        )
+        report.bad.add(key)
+        return
     if not is_int(value):
         if key in family.float_ok and is_number(value) and float(value).is_integer():
             return
@@ -174,7 +185,11 @@ def check_size(report: Report, key: str) -> None:
     if value > 0 or (value == 0 and key in family.zero_valid):
         return
     lenient = (
-        (key in family.layers and not family.strict_layers)
+        (
+            key in family.layers
+            and not family.strict_layers
+            and not (value < 0 and key in family.negative_layers_fail)
+        )
         or (key in family.windows and not family.strict_windows)
         or (value == 0 and key in family.zero_ok)
         or (value < 0 and key in family.negative_ok)
@@ -193,6 +208,17 @@ def check_size(report: Report, key: str) -> None:
             f"set `{key}` to the size you meant",
         )
         return
+    if value < 0 and key in family.negative_layers_fail:
+        report.add(
+            rules.HPARAM_OUT_OF_RANGE,
+            key,
+            "a negative layer count; the library builds an empty stack and fails at the first "
+            "batch",
+            "a positive integer (0 builds an empty stack)",
+            str(value),
+            f"set `{key}` to the number of layers you meant",
+        )
+        return
     report.add(
         rules.HPARAM_OUT_OF_RANGE,
         key,
@@ -201,6 +227,15 @@ def check_size(report: Report, key: str) -> None:
         str(value),
         f"set `{key}` >= 1",
     )
+
+
+def _integer_text(text: str) -> bool:
+    """A string int() reads as a whole number ("8", " -2 ")."""
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 def check_rate(report: Report, key: str) -> None:
@@ -394,10 +429,17 @@ def check_rotary(report: Report, attention: Attention, size: int) -> None:
     try:
         geometry.rotary_dim(report.unit.label, size, float(fraction), argument=argument)
     except ShapeError as error:
+        rotated = int(size * float(fraction))
         if attention.rotary_odd_fails:
             report.problem(rules.ROTARY_ODD, argument, error.problem)
+        elif rotated + 1 > size:
+            # The cos table has rotated + 1 features; a head of `size` cannot be sliced to it.
+            problem = error.problem.replace(
+                what=error.problem.what + f"; the library's rotary table has {rotated + 1} "
+                f"features, one more than a head of {size}, and the first batch fails",
+            )
+            report.problem(rules.ROTARY_ODD, argument, problem)
         else:
-            rotated = int(size * float(fraction))
             problem = error.problem.replace(
                 what=error.problem.what + f"; the library rounds it up and rotates {rotated + 1} "
                 "features without a word",

@@ -462,7 +462,11 @@ FAMILIES: dict[str, Family] = {
             vocab=None,
             token_ids=(),
             sizes=("projection_dim",),
-            defaults={"projection_dim": 512},
+            defaults={
+                "projection_dim": 512,
+                "text_config.model_type": "clip_text_model",
+                "vision_config.model_type": "clip_vision_model",
+            },
             params=params.hf_clip,
         ),
         _family(
@@ -472,7 +476,13 @@ FAMILIES: dict[str, Family] = {
             layers=(),
             vocab="text_config.vocab_size",
             token_ids=("image_token_index",),
-            defaults={"image_token_index": 32000},
+            # LlavaConfig builds a text_config dict without a model_type as llama, and a
+            # vision_config dict as clip_vision_model.
+            defaults={
+                "image_token_index": 32000,
+                "text_config.model_type": "llama",
+                "vision_config.model_type": "clip_vision_model",
+            },
             params=params.hf_llava,
         ),
     )
@@ -508,6 +518,11 @@ for _name in ("mistral", "mixtral", "gemma2", "phi3"):
 # layer_types is validated against num_hidden_layers when the config is read.
 for _name in ("qwen2", "qwen3", "gemma2"):
     _tune(_name, strict_layers=True)
+# The decoders fail on a batch with a negative layer count (transformers 5.24: the cache's
+# __len__ is the layer count, "__len__() should return >= 0"); zero runs an empty stack.
+_DECODERS = ("gpt2", "gpt_neox", "opt", "bloom", "falcon", "llama", "mistral", "mixtral", "gemma")
+for _name in (*_DECODERS, "phi3"):
+    _tune(_name, negative_layers_fail=frozenset(FAMILIES[_name].layers))
 # CLIP's attention dropout is functional: not range-checked in inference.
 for _name in ("clip_text_model", "clip_vision_model"):
     _tune(_name, rates_unchecked=frozenset({"attention_dropout"}))
@@ -550,6 +565,15 @@ def _nested_defaults() -> dict:
 
 
 NESTED_DEFAULTS = _nested_defaults()
+
+
+def nested_defaults(model_type: object) -> dict:
+    """The defaults of the family a nested config's ``model_type`` names ({} when none is
+    modelled): what the library fills in when it builds the nested config class."""
+    if not isinstance(model_type, str):
+        return {}
+    family = FAMILIES.get(ALIASES.get(model_type, model_type))
+    return family.defaults if family is not None else {}
 
 
 def _generic_for(config: dict, model_type: str) -> Family:

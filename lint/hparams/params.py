@@ -24,6 +24,15 @@ def _int(v, key: str, minimum: int = 1) -> int:
     raise _Unknown(key)
 
 
+def _layers(v, key: str) -> int:
+    """A layer count: the libraries build ``range(n)`` layers, none for zero or less (a
+    negative count builds as zero where the library builds at all)."""
+    value = v.get(key)
+    if is_int(value) or isinstance(value, bool):  # KerasHub: True is 1
+        return max(int(value), 0)
+    raise _Unknown(key)
+
+
 def _opt_int(v, key: str) -> int | None:
     value = v.get(key)
     if value is None:
@@ -99,14 +108,14 @@ def kh_bert(v) -> int:
     d, h, i = _kh_text(v)
     emb = (_int(v, "vocabulary_size") + _int(v, "max_sequence_length")) * d
     emb += _int(v, "num_segments") * d + _ln(d)
-    return emb + _int(v, "num_layers", 0) * _kh_encoder_layer(d, h, i) + d * d + d
+    return emb + _layers(v, "num_layers") * _kh_encoder_layer(d, h, i) + d * d + d
 
 
 @_counted
 def kh_roberta(v) -> int:
     d, h, i = _kh_text(v)
     emb = (_int(v, "vocabulary_size") + _int(v, "max_sequence_length")) * d + _ln(d)
-    return emb + _int(v, "num_layers", 0) * _kh_encoder_layer(d, h, i)
+    return emb + _layers(v, "num_layers") * _kh_encoder_layer(d, h, i)
 
 
 def _kh_factorized_embedding(v, vocab_key: str) -> tuple[int, int]:
@@ -121,7 +130,7 @@ def kh_albert(v) -> int:
     e, h, i = _int(v, "embedding_dim"), _int(v, "num_heads"), _int(v, "intermediate_dim")
     groups = _int(v, "num_groups")
     # Each group's layers are built when first called: never when num_layers < num_groups.
-    called = _int(v, "num_layers", 0) // groups > 0
+    called = _layers(v, "num_layers") // groups > 0
     shared = groups * _int(v, "num_inner_repetitions") if called else 0
     return emb + e * d + d + shared * _kh_encoder_layer(d, h, i) + d * d + d
 
@@ -131,7 +140,7 @@ def kh_electra(v) -> int:
     d, emb = _kh_factorized_embedding(v, "vocab_size")
     e, h, i = _int(v, "embedding_dim"), _int(v, "num_heads"), _int(v, "intermediate_dim")
     projection = e * d + d if e != d else 0
-    layers = _int(v, "num_layers", 0) * _kh_encoder_layer(d, h, i)
+    layers = _layers(v, "num_layers") * _kh_encoder_layer(d, h, i)
     return emb + projection + layers + d * d + d
 
 
@@ -141,7 +150,7 @@ def kh_deberta_v3(v) -> int:
     k = d // h
     emb = _int(v, "vocabulary_size") * d + _ln(d) + 2 * _int(v, "bucket_size") * d + _ln(d)
     attention = 3 * (d * h * k + h * k) + d * d + d  # output Dense built on hidden_dim
-    return emb + _int(v, "num_layers", 0) * (attention + 2 * _ln(d) + _mlp(d, i))
+    return emb + _layers(v, "num_layers") * (attention + 2 * _ln(d) + _mlp(d, i))
 
 
 @_counted
@@ -149,7 +158,7 @@ def kh_gpt2(v) -> int:
     """GPT-2 and OPT: token and position embeddings, decoder blocks, a final LayerNorm."""
     d, h, i = _kh_text(v)
     emb = (_int(v, "vocabulary_size") + _int(v, "max_sequence_length")) * d
-    return emb + _int(v, "num_layers", 0) * _kh_encoder_layer(d, h, i) + _ln(d)
+    return emb + _layers(v, "num_layers") * _kh_encoder_layer(d, h, i) + _ln(d)
 
 
 @_counted
@@ -158,7 +167,7 @@ def kh_gpt_neox(v) -> int:
     k = d // h
     attention = d * h * 3 * k + h * 3 * k + d * d + d  # output Dense built on hidden_dim
     layer = attention + 2 * _ln(d) + _mlp(d, i)
-    return _int(v, "vocabulary_size") * d + _int(v, "num_layers", 0) * layer + _ln(d)
+    return _int(v, "vocabulary_size") * d + _layers(v, "num_layers") * layer + _ln(d)
 
 
 def _kh_bloom_like(v, heads_key: str) -> tuple[int, int]:
@@ -166,7 +175,7 @@ def _kh_bloom_like(v, heads_key: str) -> tuple[int, int]:
     k = d // h
     # The output projection is a Dense built on hidden_dim features.
     layer = 3 * (d * h * k + h * k) + d * d + d + 2 * _ln(d) + _mlp(d, i)
-    return d, _int(v, "vocabulary_size") * d + _int(v, "num_layers", 0) * layer + _ln(d)
+    return d, _int(v, "vocabulary_size") * d + _layers(v, "num_layers") * layer + _ln(d)
 
 
 @_counted
@@ -191,7 +200,7 @@ def _kh_decoder(
     ffn = mlp(d, i) if mlp is not None else _gated(d, i)
     layer = attention + 2 * d + ffn + layer_extra
     embeddings = _int(v, "vocabulary_size") * d * (1 if tied else 2)
-    return embeddings + _int(v, "num_layers", 0) * layer + d
+    return embeddings + _layers(v, "num_layers") * layer + d
 
 
 @_counted
@@ -259,7 +268,7 @@ def kh_t5(v) -> int:
     k = _opt_int(v, "key_value_dim") or d // h
     attention = 4 * d * h * k
     ffn = _gated(d, i) if _flag(v, "use_gated_activation", True) else 2 * d * i
-    layers = _int(v, "num_layers", 0)
+    layers = _layers(v, "num_layers")
     buckets = 32 * h if layers else 0
     encoder = layers * (attention + 2 * d + ffn) + buckets + d
     decoder = layers * (2 * attention + 3 * d + ffn) + buckets + d
@@ -300,7 +309,7 @@ def kh_vit(v) -> int:
     layer = _kh_vision_layer(
         v, "mlp_dim", _flag(v, "use_mha_bias", True), _flag(v, "use_mlp_bias", True)
     )
-    return emb + _int(v, "num_layers", 0) * layer + _ln(d)
+    return emb + _layers(v, "num_layers") * layer + _ln(d)
 
 
 @_counted
@@ -309,14 +318,14 @@ def kh_deit(v) -> int:
     patches, patch_in = _patches(v)
     emb = patch_in * d + d + 2 * d + (patches + 2) * d
     layer = _kh_vision_layer(v, "intermediate_dim", _flag(v, "use_mha_bias", True), True)
-    return emb + _int(v, "num_layers", 0) * layer + _ln(d)
+    return emb + _layers(v, "num_layers") * layer + _ln(d)
 
 
 @_counted
 def kh_whisper(v) -> int:
     d, h, i = _kh_text(v)
     k = d // h
-    mels, layers = _int(v, "num_mels"), _int(v, "num_layers", 0)
+    mels, layers = _int(v, "num_mels"), _layers(v, "num_layers")
     attention = _attention(d, h, k, qkv_bias=True, key_bias=False, out_bias=True)
     encoder = 3 * mels * d + d + 3 * d * d + d + (_int(v, "max_encoder_sequence_length") // 2) * d
     encoder += layers * (attention + 2 * _ln(d) + _mlp(d, i)) + _ln(d)
@@ -344,7 +353,7 @@ def hf_bert(v) -> int:
     _int(v, "num_attention_heads")
     emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d
     emb += _int(v, "type_vocab_size", 0) * d + _ln(d)
-    return emb + _int(v, "num_hidden_layers", 0) * _hf_bert_layer(d, i) + d * d + d
+    return emb + _layers(v, "num_hidden_layers") * _hf_bert_layer(d, i) + d * d + d
 
 
 def _hf_factorized(v) -> tuple[int, int, int]:
@@ -369,7 +378,7 @@ def hf_electra(v) -> int:
     e = _int(v, "embedding_size")
     projection = e * d + d if e != d else 0
     layer = _hf_bert_layer(d, i, _int(v, "num_attention_heads"))
-    return emb + projection + _int(v, "num_hidden_layers", 0) * layer
+    return emb + projection + _layers(v, "num_hidden_layers") * layer
 
 
 @_counted
@@ -383,7 +392,7 @@ def hf_deberta_v2(v) -> int:
     embedding_size = v.get("embedding_size")
     if embedding_size not in (None, d):
         raise _Unknown("embedding_size")
-    total = emb + _int(v, "num_hidden_layers", 0) * _hf_bert_layer(d, i)
+    total = emb + _layers(v, "num_hidden_layers") * _hf_bert_layer(d, i)
     if _flag(v, "relative_attention", False):
         buckets = v.get("position_buckets", -1)
         buckets = buckets if isinstance(buckets, int) and buckets > 0 else None
@@ -398,7 +407,7 @@ def hf_deberta_v2(v) -> int:
         if not _flag(v, "share_att_key", False):
             kinds = v.get("pos_att_type") or []
             kinds = [kinds] if isinstance(kinds, str) else kinds
-            layers = _int(v, "num_hidden_layers", 0)
+            layers = _layers(v, "num_hidden_layers")
             if "c2p" in kinds:
                 total += layers * (d * d + d)
             if "p2c" in kinds:
@@ -413,7 +422,7 @@ def hf_distilbert(v) -> int:
     d, i = _int(v, "dim"), _int(v, "hidden_dim")
     _int(v, "n_heads")
     emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d + _ln(d)
-    return emb + _int(v, "n_layers", 0) * _hf_bert_layer(d, i)
+    return emb + _layers(v, "n_layers") * _hf_bert_layer(d, i)
 
 
 @_counted
@@ -423,7 +432,7 @@ def hf_gpt2(v) -> int:
     i = _opt_int(v, "n_inner") or 4 * d
     layer = 2 * _ln(d) + d * 3 * d + 3 * d + d * d + d + _mlp(d, i)
     emb = (_int(v, "vocab_size", 0) + _int(v, "n_positions")) * d
-    return emb + _int(v, "n_layer", 0) * layer + _ln(d)
+    return emb + _layers(v, "n_layer") * layer + _ln(d)
 
 
 @_counted
@@ -433,7 +442,7 @@ def hf_gpt_neox(v) -> int:
     bias = _flag(v, "attention_bias", True)
     attention = d * 3 * d + d * d + ((3 * d + d) if bias else 0)
     layer = 2 * _ln(d) + attention + _mlp(d, i)
-    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + _ln(d)
+    return _int(v, "vocab_size", 0) * d + _layers(v, "num_hidden_layers") * layer + _ln(d)
 
 
 @_counted
@@ -451,7 +460,7 @@ def hf_opt(v) -> int:
         total += 2 * w * d
     if _flag(v, "do_layer_norm_before", True) and not _flag(v, "_remove_final_layer_norm", False):
         total += ln
-    return total + _int(v, "num_hidden_layers", 0) * layer
+    return total + _layers(v, "num_hidden_layers") * layer
 
 
 @_counted
@@ -459,7 +468,7 @@ def hf_bloom(v) -> int:
     d = _int(v, "hidden_size")
     _int(v, "n_head")
     layer = 2 * _ln(d) + d * 3 * d + 3 * d + d * d + d + _mlp(d, 4 * d)
-    return _int(v, "vocab_size", 0) * d + _ln(d) + _int(v, "n_layer", 0) * layer + _ln(d)
+    return _int(v, "vocab_size", 0) * d + _ln(d) + _layers(v, "n_layer") * layer + _ln(d)
 
 
 @_counted
@@ -485,7 +494,7 @@ def hf_falcon(v) -> int:
     else:
         norms = 1 if _flag(v, "parallel_attn", True) else 2
     layer = norms * _ln(d) + attention + _mlp(d, f, bias=bias)
-    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + _ln(d)
+    return _int(v, "vocab_size", 0) * d + _layers(v, "num_hidden_layers") * layer + _ln(d)
 
 
 def _hf_head_dim(v, explicit_default=None) -> int:
@@ -516,7 +525,7 @@ def _hf_decoder(
     attention = _attention(d, h, k, kv, qkv_bias=qkv_bias, out_bias=o_bias)
     mlp = ffn(d, i) if ffn is not None else _gated(d, i) + ((2 * i + d) if mlp_bias else 0)
     layer = attention + norms * d + mlp + layer_extra
-    return _int(v, "vocab_size", 0) * d + _int(v, "num_hidden_layers", 0) * layer + d
+    return _int(v, "vocab_size", 0) * d + _layers(v, "num_hidden_layers") * layer + d
 
 
 @_counted
@@ -577,9 +586,9 @@ def hf_t5(v) -> int:
     ffn = (3 if gated else 2) * d * f
     attention = 4 * d * h * k
     buckets = _int(v, "relative_attention_num_buckets") * h
-    encoder_layers = _int(v, "num_layers", 0)
+    encoder_layers = _layers(v, "num_layers")
     decoder_layers = v.get("num_decoder_layers")
-    decoder_layers = encoder_layers if decoder_layers is None else _int(v, "num_decoder_layers", 0)
+    decoder_layers = encoder_layers if decoder_layers is None else _layers(v, "num_decoder_layers")
     encoder = encoder_layers * (attention + 2 * d + ffn) + (buckets if encoder_layers else 0) + d
     decoder = decoder_layers * (2 * attention + 3 * d + ffn) + (buckets if decoder_layers else 0)
     return _int(v, "vocab_size", 0) * d + encoder + decoder + d
@@ -610,7 +619,7 @@ def hf_vit(v) -> int:
     layer = attention + 2 * _ln(d) + _mlp(d, i)
     emb = d + (patches + 1) * d + c * ph * pw * d + d
     pooler_out = _opt_int(v, "pooler_output_size") or d
-    return emb + _int(v, "num_hidden_layers", 0) * layer + _ln(d) + d * pooler_out + pooler_out
+    return emb + _layers(v, "num_hidden_layers") * layer + _ln(d) + d * pooler_out + pooler_out
 
 
 @_counted
@@ -622,10 +631,10 @@ def hf_whisper(v) -> int:
     encoder_ffn, decoder_ffn = _int(v, "encoder_ffn_dim"), _int(v, "decoder_ffn_dim")
     encoder = 3 * _int(v, "num_mel_bins") * d + d + 3 * d * d + d
     encoder += _int(v, "max_source_positions") * d
-    encoder += _int(v, "encoder_layers", 0) * (attention + 2 * _ln(d) + _mlp(d, encoder_ffn))
+    encoder += _layers(v, "encoder_layers") * (attention + 2 * _ln(d) + _mlp(d, encoder_ffn))
     encoder += _ln(d)
     decoder = (_int(v, "vocab_size", 0) + _int(v, "max_target_positions")) * d
-    decoder += _int(v, "decoder_layers", 0) * (2 * attention + 3 * _ln(d) + _mlp(d, decoder_ffn))
+    decoder += _layers(v, "decoder_layers") * (2 * attention + 3 * _ln(d) + _mlp(d, decoder_ffn))
     decoder += _ln(d)
     return encoder + decoder
 
@@ -640,7 +649,7 @@ def hf_clip_text(v) -> int:
     d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
     _int(v, "num_attention_heads")
     emb = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d
-    return emb + _int(v, "num_hidden_layers", 0) * _hf_clip_layer(d, i) + _ln(d)
+    return emb + _layers(v, "num_hidden_layers") * _hf_clip_layer(d, i) + _ln(d)
 
 
 @_counted
@@ -652,7 +661,7 @@ def hf_clip_vision(v) -> int:
     (ih, iw), (ph, pw) = _pair(v.get("image_size")), _pair(v.get("patch_size"))
     patches = (ih // ph) * (iw // pw)
     emb = d + c * ph * pw * d + (patches + 1) * d
-    return emb + _ln(d) + _int(v, "num_hidden_layers", 0) * _hf_clip_layer(d, i) + _ln(d)
+    return emb + _ln(d) + _layers(v, "num_hidden_layers") * _hf_clip_layer(d, i) + _ln(d)
 
 
 @_counted

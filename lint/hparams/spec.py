@@ -37,7 +37,8 @@ class Attention:
     rotary_fraction: str | tuple[str, ...] | None = None  # candidates: the first present wins
     rotary_fraction_default: float = 1.0
     # Odd rotary dimensions: the library fails (True), or rotates one feature more than the
-    # config says (False: transformers' partial rotary, which takes the size from cos).
+    # config says (False: transformers' partial rotary, which takes the size from cos, and
+    # fails when an odd rotary dimension is the whole head: no feature is left to round to).
     rotary_odd_fails: bool = True
     # A rotary fraction above 1: the library fails (True) or rotates the whole head.
     rotary_above_one_fails: bool = False
@@ -69,12 +70,18 @@ class Family:
     negative_ok: frozenset[str] = frozenset()
     # Layer counts of zero or less make the library fail (most build an empty stack).
     strict_layers: bool = False
+    # Layer counts whose negative value fails although zero builds and runs (transformers'
+    # decoders, BART-style decoder stacks: "__len__() should return >= 0" at the first batch).
+    negative_layers_fail: frozenset[str] = frozenset()
     # Sliding windows of zero or less make the library fail (else: a warning).
     strict_windows: bool = False
     # Sizes for which zero is a valid value (DeBERTa-v2's type_vocab_size: no embedding).
     zero_valid: frozenset[str] = frozenset()
     # Integer arguments the library takes as any number (floats pass through unnoticed).
     float_ok: frozenset[str] = frozenset()
+    # Integer arguments the library passes through int() before use: a numeric string builds
+    # (a warning, not an error).
+    str_ok: frozenset[str] = frozenset()
     # Booleans where integers belong: KerasHub reads them as 0 and 1 (Python bools are ints);
     # transformers' strict fields reject them.
     bool_as_int: bool = False
@@ -84,26 +91,60 @@ class Family:
     params: Callable[[Values], int | None] | None = None
     extra: tuple[Callable, ...] = ()  # family-specific checks: f(unit, report)
     modelled: bool = True
+    # transformers' attribute_map, argument -> the other name the config class reads into it
+    # (bart: d_model <- hidden_size): when the file has the other name, its value wins.
+    aliases: dict = field(default_factory=dict)
 
 
 class Values:
-    """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``."""
+    """Read access to a unit's config with the family's defaults: ``v["hidden_size"]``.
 
-    def __init__(self, config: dict, defaults: dict):
+    ``nested_defaults(model_type)``: the defaults of the family a nested config names (a
+    container's ``text_config``/``vision_config``). A key missing from a nested config that
+    is present is the nested family's default, as the library builds the nested config
+    class from that dict; a nested config that is absent takes the container's default.
+    """
+
+    def __init__(
+        self,
+        config: dict,
+        defaults: dict,
+        nested_defaults: Callable[[object], dict] | None = None,
+        aliases: dict | None = None,
+    ):
         self.config, self.defaults = config, defaults
+        self.nested_defaults = nested_defaults
+        self.aliases = aliases or {}
 
     def __getitem__(self, key: str):
         return self.get(key)
 
+    def spelled(self, key: str) -> str:
+        """The name the config holds ``key`` under: its alias when the file has that."""
+        alias = self.aliases.get(key)
+        return alias if alias is not None and self._has(alias) else key
+
     def get(self, key: str, default=None):
+        key_read = self.spelled(key)
         node: object = self.config
-        for part in key.split("."):
+        parts = key_read.split(".")
+        for index, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
+                if index and isinstance(node, dict) and self.nested_defaults is not None:
+                    prefix = ".".join(parts[:index])
+                    kind = node.get("model_type", self.defaults.get(prefix + ".model_type"))
+                    nested = self.nested_defaults(kind)
+                    rest = ".".join(parts[index:])
+                    if rest in nested:
+                        return nested[rest]
                 return self.defaults.get(key, default)
             node = node[part]
         return node
 
     def has(self, key: str) -> bool:
+        return self._has(self.spelled(key))
+
+    def _has(self, key: str) -> bool:
         node: object = self.config
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
@@ -125,8 +166,12 @@ class Unit:
     def pointer_of(self, key: str) -> str:
         from kmha_lint.jsonsource import escape_token
 
+        key = self.values.spelled(key)
         return self.pointer + "".join("/" + escape_token(p) for p in key.split("."))
 
     @property
     def values(self) -> Values:
-        return Values(self.config, self.family.defaults)
+        nested = None
+        if self.family.library == "transformers":
+            from kmha_lint.hparams.huggingface import nested_defaults as nested
+        return Values(self.config, self.family.defaults, nested, self.family.aliases)

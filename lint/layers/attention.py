@@ -4,6 +4,7 @@ Attention and AdditiveAttention. The geometry is kmha_lint.geometry, shared with
 from __future__ import annotations
 
 from kmha_lint import geometry, rules
+from kmha_lint.document import MAX_SIZE
 from kmha_lint.graph import (
     Shape,
     Site,
@@ -13,7 +14,6 @@ from kmha_lint.graph import (
     constant_shape,
     is_int,
     param_rule,
-    product,
     shape_rule,
     show,
 )
@@ -60,6 +60,13 @@ def multi_head_attention(site: Site):
         return _attention_output(site, shapes["query"], None)  # Keras 2 leniency: 1.0
     if not site.layer.kmha and not _keras_axes_in_range(site, axes_value, rank):
         return None
+    if not site.layer.kmha:  # issue 16: Keras's axes index the projected tensor
+        problem = _keras_heads_axis_problem(site, axes_value, shapes)
+        if problem:
+            site.report(rules.KEY_VALUE_AXES, tensors[problem.argument].pointer, problem)
+            return _attention_output(site, shapes["query"], None)
+        if site.layer.keras_major == 2:  # its negative axes count one further than the input's
+            axes_value = geometry.keras_projected_axes(axes_value, rank, 2)
     try:
         axes = geometry.normalize_attention_axes(site.name, axes_value, rank)
     except ShapeError as error:
@@ -226,6 +233,8 @@ def _attention_output(site: Site, query: Shape | None, solved):
     output = site.config.get("output_shape")
     if output is not None and not (is_int(output) or all_ints(output)):
         return None
+    if not site.layer.kmha:
+        output = output or None  # Keras's layer: output_shape 0 or [] is the query width
     result = tuple(query[:-1]) + geometry.output_feature_shape(output, query[-1])
     if site.kwargs.get("return_attention_scores") is not True:
         return [result]
@@ -233,36 +242,6 @@ def _attention_output(site: Site, query: Shape | None, solved):
         return [result, None]
     rank, axes, shapes = solved
     return [result, geometry.scores_shape(rank, axes, site.config.get("num_heads"), shapes)]
-
-
-@param_rule("MultiHeadAttention")
-def multi_head_attention_params(site: Site):
-    if site.layer.kmha:
-        return None  # kmha's projections depend on its options; left to Keras
-    found = _inputs(site)
-    if found is None:
-        return None
-    tensors, _ = found
-    shapes = {name: t.shape for name, t in tensors.items()}
-    if _tf_keras_width_one_recorded(site, shapes):
-        return None
-    widths = {name: t.shape[-1] if t.shape else None for name, t in tensors.items()}
-    heads, key_dim = site.int("num_heads"), site.int("key_dim")
-    value_dim = site.int("value_dim") if site.config.get("value_dim") is not None else key_dim
-    output = site.config.get("output_shape")
-    out = (
-        widths["query"]
-        if output is None
-        else product([output] if is_int(output) else output)
-        if (is_int(output) or all_ints(output))
-        else None
-    )
-    if None in (*widths.values(), heads, key_dim, value_dim, out):
-        return None
-    bias = site.config.get("use_bias", True) is not False
-    count = (widths["query"] + bias) * heads * key_dim + (widths["key"] + bias) * heads * key_dim
-    count += (widths["value"] + bias) * heads * value_dim + heads * value_dim * out + bias * out
-    return count
 
 
 @shape_rule("GroupQueryAttention", "GroupedQueryAttention")
@@ -280,28 +259,6 @@ def group_query_attention(site: Site):
         if not site.needs_known_axis(tensor, -1, argument=name):
             return None
     return [shapes["query"]]
-
-
-@param_rule("GroupQueryAttention", "GroupedQueryAttention")
-def group_query_attention_params(site: Site):
-    found = _inputs(site)
-    if found is None:
-        return None
-    tensors, _ = found
-    widths = {name: t.shape[-1] if t.shape else None for name, t in tensors.items()}
-    heads, kv_heads, head_dim = (
-        site.int("num_query_heads"),
-        site.int("num_key_value_heads"),
-        site.int("head_dim"),
-    )
-    if None in (*widths.values(), heads, kv_heads, head_dim):
-        return None
-    bias = site.config.get("use_bias", True) is not False
-    count = (widths["query"] + bias) * heads * head_dim
-    count += (widths["key"] + bias) * kv_heads * head_dim + (
-        widths["value"] + bias
-    ) * kv_heads * head_dim
-    return count + heads * head_dim * widths["query"] + bias * widths["query"]
 
 
 def _same_sequence(site: Site, tensors, shapes) -> bool:
@@ -375,3 +332,122 @@ def dot_attention_params(site: Site):
     if not use_scale:
         return 0
     return None if tensors is None else tensors["query"].shape[-1]
+
+
+# -- Parameter counts (issue 16): the projections' weights, from kmha_lint.geometry ------------
+
+
+def _widths(site: Site) -> dict[str, int] | None:
+    """The feature widths of query, key (the value when omitted) and value, or None."""
+    found = _inputs(site)
+    if found is None:
+        return None
+    widths = {name: t.shape[-1] if t.shape else None for name, t in found[0].items()}
+    return widths if all(is_int(w) and w > 0 for w in widths.values()) else None
+
+
+def _positive(site: Site, *keys: str) -> list[int] | None:
+    values = [site.int(key) for key in keys]
+    return values if all(v is not None and v > 0 for v in values) else None
+
+
+def _output_dims(site: Site, query_width: int) -> tuple[int, ...] | None:
+    """The output's trailing dims. Keras's layer takes a falsy output_shape (0, []) for
+    None, the query width, and sizes 0 inside a list; kmha's takes positive sizes only."""
+    output = site.config.get("output_shape")
+    if not site.layer.kmha and (output is None or (is_int(output) or all_ints(output))):
+        output = output or None
+    if not (output is None or is_int(output) or (all_ints(output) and output)):
+        return None
+    dims = geometry.output_feature_shape(output, query_width)
+    return dims if all(int(site.layer.kmha) <= d < MAX_SIZE for d in dims) else None
+
+
+def _keras_head_dims(site: Site) -> geometry.HeadDims | None:
+    """Keras's layer: a falsy value_dim is key_dim; tf.keras also builds num_heads=0 (no
+    head weights), which Keras 3 refuses."""
+    heads, key_dim, value_dim = (site.int(k) for k in ("num_heads", "key_dim", "value_dim"))
+    least_heads = 0 if site.layer.keras_major == 2 else 1
+    value_set = site.config.get("value_dim") not in (None, 0)
+    if heads is None or heads < least_heads or key_dim is None or key_dim < 1:
+        return None
+    if value_set and (value_dim is None or value_dim < 1):
+        return None
+    return geometry.HeadDims(heads, heads, key_dim, value_dim if value_set else key_dim)
+
+
+def _kmha_head_dims(site: Site, query_width: int) -> geometry.HeadDims | None:
+    """kmha's layer: key_dim from d_model or the query width when omitted, grouped-query
+    key/value heads; None where the layer refuses its arguments (the checks report it)."""
+    optional = ("key_dim", "value_dim", "d_model", "num_key_value_heads")
+    given = [key for key in optional if site.config.get(key) is not None]
+    if _positive(site, "num_heads", *given) is None:
+        return None
+    try:
+        return geometry.resolve_head_dims(
+            layer=site.name,
+            num_heads=site.int("num_heads"),
+            query_width=query_width,
+            **{key: site.int(key) for key in optional},
+        )
+    except ShapeError:
+        return None
+
+
+@param_rule("MultiHeadAttention")
+def multi_head_attention_params(site: Site):
+    """Query, key and value project to (heads, key_dim / value_dim), the output from
+    (num_heads, value_dim) to output_shape (the query width by default); kmha's layer adds
+    num_key_value_heads and a gate (kmha_lint.geometry.projection_weight_shapes)."""
+    widths = _widths(site)
+    if widths is None:
+        return None
+    if site.layer.kmha:
+        dims = _kmha_head_dims(site, widths["query"])
+    elif _tf_keras_width_one_recorded(site, {n: t.shape for n, t in _inputs(site)[0].items()}):
+        return None
+    else:
+        dims = _keras_head_dims(site)
+    output = _output_dims(site, widths["query"])
+    if dims is None or output is None:
+        return None
+    shapes = geometry.projection_weight_shapes(
+        widths,
+        dims,
+        output,
+        use_bias=site.config.get("use_bias", True) is not False,
+        use_gate=site.layer.kmha and site.config.get("use_gate") is True,
+    )
+    return geometry.projection_params(shapes)
+
+
+@param_rule("GroupQueryAttention", "GroupedQueryAttention")
+def group_query_attention_params(site: Site):
+    """Keras's GroupQueryAttention: K = V = head_dim, and the output has the query width."""
+    widths = _widths(site)
+    sizes = _positive(site, "num_query_heads", "num_key_value_heads", "head_dim")
+    if widths is None or sizes is None:
+        return None
+    heads, kv_heads, head_dim = sizes
+    dims = geometry.HeadDims(heads, kv_heads, head_dim, head_dim)
+    use_bias = site.config.get("use_bias", True) is not False
+    shapes = geometry.projection_weight_shapes(widths, dims, (widths["query"],), use_bias=use_bias)
+    return geometry.projection_params(shapes)
+
+
+# -- Keras's attention over the heads axis (issue 16) -----------------------------------------
+
+
+def _keras_heads_axis_problem(site: Site, axes_value: object, shapes: dict[str, Shape]):
+    """keras.layers.MultiHeadAttention with the heads axis among its attention_axes: the axes
+    not attended must agree between query and key/value (geometry.heads_axis_attention_problem).
+    Keras 3 runs rank-3 inputs without dropout or returned scores through
+    ops.dot_product_attention, which ignores attention_axes: no failure there."""
+    rank, major = len(shapes["query"]), site.layer.keras_major
+    if major == 3 and rank == 3:
+        dropout = site.config.get("dropout")
+        einsum = geometry.is_number(dropout) and dropout > 0
+        if not (einsum or site.kwargs.get("return_attention_scores") is True):
+            return None
+    projected = geometry.keras_projected_axes(axes_value, rank, major)
+    return geometry.heads_axis_attention_problem(site.name, projected, shapes)

@@ -68,6 +68,26 @@ BATCH, SEQ, SAFE_ID = 2, 8, 32
 # size from width // heads when no explicit head_dim is given.
 # --------------------------------------------------------------------------------------------
 
+# transformers' partial rotary takes the rotated size from its cos table, 2 * ceil(r / 2) for
+# r = int(head * fraction) rotary features: an odd r rotates r + 1 features while a head has
+# them, and fails when it does not (an odd head rotated whole: 15 features, a cos of 16).
+ODD_HEAD_ROTARY = [
+    (
+        "rotary-odd-whole-head",
+        "rotary",
+        "hidden_size=60 with 4 heads (head size 15, odd), partial_rotary_factor=1.0: "
+        "15 rotary dims, a cos table of 16",
+        {"hidden_size": 60, "rope_parameters.partial_rotary_factor": 1.0},
+    ),
+    (
+        "rotary-odd-head-partial",
+        "rotary",
+        "hidden_size=60 with 4 heads (head size 15), partial_rotary_factor=0.5: 7 rotary dims "
+        "(odd), a cos table of 8",
+        {"hidden_size": 60, "rope_parameters.partial_rotary_factor": 0.5},
+    ),
+]
+
 KERAS_HUB = {
     "BertBackbone": _kh("BertBackbone", dict(ENC), dict(ENC_NAMES)),
     "RobertaBackbone": _kh("RobertaBackbone", dict(ENC), dict(ENC_NAMES)),
@@ -307,6 +327,7 @@ TRANSFORMERS = {
             "rotary": "rope_parameters.partial_rotary_factor",
             "rates": ["attention_dropout", "hidden_dropout"],
         },
+        extra_edits=ODD_HEAD_ROTARY,
     ),
     "opt": _hf(
         "opt",
@@ -407,6 +428,7 @@ TRANSFORMERS = {
             "rotary": "rope_parameters.partial_rotary_factor",
             "window": "sliding_window",
         },
+        extra_edits=ODD_HEAD_ROTARY,
     ),
     "t5": _hf(
         "t5",
