@@ -460,6 +460,26 @@ def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, e
     assert sum(_counts({"model_type": model_type}).values()) == expected
 
 
+@pytest.mark.parametrize(
+    "model_type, pointer",
+    [
+        ("llama4", ""),  # vision_output_dim 7680 against projector_output_dim 4096
+        ("idefics3", ""),  # a 7x7 grid (224 // 32) regrouped by 2
+        ("qwen2_vl", ""),  # a merger of 3584 for a text width of 8192
+        ("gemma3", ""),  # 16 tokens a side for a 14x14 grid
+    ],
+)
+def test_library_defaults_that_disagree_are_a_warning_where_the_config_is_absent(
+    model_type, pointer
+):
+    """These containers' defaults disagree with their vision config class's defaults: a file
+    without a vision_config builds, and only its image path fails (a warning); the same sizes
+    written in a vision_config are an error. (Defaults point at the config object.)"""
+    issues = hparams.check({"model_type": model_type})
+    assert not [i for i in issues if i.rule.severity == "error"]
+    assert ("KMHA403", pointer) in {(i.rule.code, i.pointer) for i in issues}
+
+
 def test_voxtral_merges_its_text_defaults_under_a_written_text_config():
     """VoxtralConfig reads ``{**init_kwargs, **text_config}``: a text_config of one key is
     Voxtral-Mini's text model, not Llama's defaults."""

@@ -118,6 +118,23 @@ def _check_untyped(
     return check
 
 
+def _cross(unit: Unit, report, within: str, key: str, what, expected, received, fix) -> None:
+    """A container check between its own values and its ``within`` sub-config: an error; a
+    warning when that sub-config is absent, so that the sizes are the library's own defaults
+    for it (Llama 4's, Idefics3's, Qwen2-VL's and Gemma 3's defaults disagree with their
+    containers' defaults: the model builds, and its image path fails)."""
+    from kmha_lint.hparams import rules
+
+    if isinstance(unit.config.get(within), dict):
+        report.add(rules.HPARAM_OUT_OF_RANGE, key, what, expected, received, fix)
+        return
+    what += (
+        f" (these are the library's defaults for the absent `{within}`: the model builds, "
+        "and its image path fails)"
+    )
+    report.add(rules.HPARAM_DEGENERATE, key, what, expected, received, fix)
+
+
 def _check_square_sizes(unit: Unit, report) -> None:
     """SigLIP-style embeddings compute ``(image_size // patch_size) ** 2`` positions: a
     [height, width] pair, which the config class accepts, fails when the model is built."""
@@ -348,7 +365,6 @@ def _check_gemma3_tokens(unit: Unit, report) -> None:
     """Gemma3MultiModalProjector pools the (image // patch) grid with a kernel of
     grid // int(sqrt(mm_tokens_per_image)): the pooled grid must hold exactly
     mm_tokens_per_image features, or the placeholders do not match the image features."""
-    from kmha_lint.hparams import rules
 
     _check_image_token(unit, report, replaced_when_outside=True)
     values = unit.values
@@ -364,8 +380,10 @@ def _check_gemma3_tokens(unit: Unit, report) -> None:
     side = int(tokens**0.5)
     kernel = grid // side
     if kernel == 0:
-        report.add(
-            rules.HPARAM_OUT_OF_RANGE,
+        _cross(
+            unit,
+            report,
+            "vision_config",
             "mm_tokens_per_image",
             f"{side} tokens a side for a {grid}x{grid} patch grid (image_size {image} // "
             f"patch_size {patch}): the pooling kernel is {grid} // {side} = 0 and the first "
@@ -377,8 +395,10 @@ def _check_gemma3_tokens(unit: Unit, report) -> None:
         return
     pooled = (grid // kernel) ** 2
     if pooled != tokens:
-        report.add(
-            rules.HPARAM_OUT_OF_RANGE,
+        _cross(
+            unit,
+            report,
+            "vision_config",
             "mm_tokens_per_image",
             f"the {grid}x{grid} patch grid (image_size {image} // patch_size {patch}) pools "
             f"with a kernel of {kernel} to {pooled} features an image, but the processor "
@@ -585,7 +605,6 @@ def _check_qwen_vl(out_key: str):
         """The merger's output width replaces text embeddings: it must be the text width;
         image token ids are embedded as they are (no swap): outside the vocabulary or
         negative, every batch with an image fails."""
-        from kmha_lint.hparams import rules
 
         _check_image_token(unit, report, replaced_when_outside=False)
         text = _text_values(unit)
@@ -596,8 +615,10 @@ def _check_qwen_vl(out_key: str):
         out = Values(vision, vision_family.defaults).get(out_key)
         width = text.get("hidden_size")
         if is_int(out) and is_int(width) and out > 0 and width > 0 and out != width:
-            report.add(
-                rules.HPARAM_OUT_OF_RANGE,
+            _cross(
+                unit,
+                report,
+                "vision_config",
                 f"vision_config.{out_key}",
                 f"the vision merger writes {out} features an image token, but they replace "
                 f"text embeddings of {width} (the text hidden_size); the first batch with an "
@@ -1103,7 +1124,7 @@ def hf_idefics3_vision(v) -> int:
 def _check_idefics3(unit: Unit, report) -> None:
     """The connector pixel-shuffles the (image // patch) grid by scale_factor: the grid
     side must be a multiple of it, or the first batch with an image fails."""
-    from kmha_lint.hparams import huggingface, rules
+    from kmha_lint.hparams import huggingface
 
     _check_image_token(unit, report, replaced_when_outside=False)
     scale = unit.values.get("scale_factor")
@@ -1116,8 +1137,10 @@ def _check_idefics3(unit: Unit, report) -> None:
         return
     side = image // patch
     if side % scale:
-        report.add(
-            rules.HPARAM_OUT_OF_RANGE,
+        _cross(
+            unit,
+            report,
+            "vision_config",
             "scale_factor",
             f"the connector regroups the {side}x{side} patch grid (image_size {image} // "
             f"patch_size {patch}) in blocks of {scale}x{scale}, and {scale} does not divide "
@@ -1264,14 +1287,15 @@ def _check_llama4_vision(unit: Unit, report) -> None:
 def _check_llama4(unit: Unit, report) -> None:
     """Image token ids are embedded as they are; the projector's Linear takes
     vision_output_dim features, which the adapter writes as projector_output_dim."""
-    from kmha_lint.hparams import rules
 
     _check_image_token(unit, report, replaced_when_outside=False)
     vision = Values(_sub(unit.values, "vision_config") or {}, _LLAMA4_VISION)
     out, p_out = vision.get("vision_output_dim"), vision.get("projector_output_dim")
     if is_int(out) and is_int(p_out) and out > 0 and p_out > 0 and out != p_out:
-        report.add(
-            rules.HPARAM_OUT_OF_RANGE,
+        _cross(
+            unit,
+            report,
+            "vision_config",
             "vision_config.vision_output_dim",
             f"the projector takes vision_output_dim={out} features, but the vision adapter "
             f"writes projector_output_dim={p_out}; the first batch with an image fails",
