@@ -452,6 +452,7 @@ def test_containers_count_all_but_their_text_model(config, total, text_model):
         ("voxtral", 4_273_617_920),  # the text config's init_kwargs
         ("lfm2", 2_705_497_600),
         ("lfm2_vl", 2_812_857_088),
+        ("blip", 224_726_017),
     ],
 )
 def test_a_config_of_defaults_counts_as_the_config_class_builds_it(model_type, expected):
@@ -588,6 +589,9 @@ def test_every_family_of_the_group_is_counted():
         "voxtral_encoder",
         "lfm2",
         "lfm2_vl",
+        "blip",
+        "blip_text_model",
+        "blip_vision_model",
         "PaliGemmaBackbone",
         "SigLIPBackbone",
     } <= names

@@ -1623,4 +1623,70 @@ TRANSFORMERS: dict = {
             ),
         ],
     ),
+    # BLIP: BlipModel (image-text contrastive): a BERT-like text decoder with cross-attention
+    # to the image, a ViT, two projections.
+    "blip": _hf(
+        "blip",
+        {
+            "text_config": {
+                "model_type": "blip_text_model",
+                "vocab_size": 200,
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "max_position_embeddings": 64,
+                "encoder_hidden_size": 32,
+                "bos_token_id": 3,
+                "sep_token_id": 4,
+            },
+            "vision_config": {
+                "model_type": "blip_vision_model",
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "image_size": 32,
+                "patch_size": 8,
+            },
+            "projection_dim": 32,
+        },
+        {
+            "width": "text_config.hidden_size",
+            "heads": "text_config.num_attention_heads",
+            "inter": "text_config.intermediate_size",
+            "layers": "text_config.num_hidden_layers",
+            "vocab": "text_config.vocab_size",
+            "rates": ["text_config.hidden_dropout_prob"],
+            "tokens": ["text_config.pad_token_id", "text_config.bos_token_id"],
+            **VISION_NAMES,
+        },
+        inputs=_siglip_inputs,
+        extra_edits=[
+            (
+                "encoder-width-other",
+                "hidden-size",
+                "text_config.encoder_hidden_size=48 (BlipConfig sets it to the vision width, 32)",
+                {"text_config.encoder_hidden_size": 48},
+            ),
+            (
+                "text-not-decoder",
+                "type",
+                "text_config.is_decoder=false: no cross-attention",
+                {"text_config.is_decoder": False},
+            ),
+            (
+                "vision-width-64",
+                "hidden-size",
+                "vision_config.hidden_size=64 (heads 4 divide it)",
+                {"vision_config.hidden_size": 64},
+            ),
+            (
+                "projection-16",
+                "hidden-size",
+                "projection_dim=16",
+                {"projection_dim": 16},
+            ),
+        ],
+    ),
 }

@@ -25,7 +25,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kmha_lint.geometry import is_int
-from kmha_lint.hparams.builders import check_image, hf_decoder, hf_family, kh_family, kh_gqa
+from kmha_lint.hparams.builders import (
+    HF_TOKENS,
+    check_image,
+    hf_decoder,
+    hf_family,
+    kh_family,
+    kh_gqa,
+)
 from kmha_lint.hparams.params import (
     _attention,
     _counted,
@@ -2379,11 +2386,135 @@ LFM2 = (
 )
 
 
+# ------------------------------------------------------------------------------------------
+# BLIP (blip/modeling_blip.py, modeling_blip_text.py): BlipModel = BlipTextModel (a BERT-like
+# decoder with cross-attention to the image) + BlipVisionModel + two projections
+# ------------------------------------------------------------------------------------------
+
+_BLIP_TEXT = {
+    "vocab_size": 30524,
+    "hidden_size": 768,
+    "encoder_hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 8,
+    "max_position_embeddings": 512,
+    "pad_token_id": 0,
+    "is_decoder": True,
+}
+_BLIP_VISION = {
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "num_channels": 3,
+    "image_size": 384,
+    "patch_size": 16,
+}
+
+
+def _blip_cross_kv(v, encoder_width: int) -> int:
+    """The key and value projections of the text layers' cross-attention (is_decoder) from
+    ``encoder_width`` image features."""
+    d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
+    if not _flag(v, "is_decoder", True):
+        return 0
+    a = h * (d // h)
+    return _layers(v, "num_hidden_layers") * 2 * (encoder_width * a + a)
+
+
+@_counted
+def hf_blip_text(v) -> int:
+    """BlipTextModel: word embeddings (padding_idx), positions and a LayerNorm; BERT layers
+    (all_head_size = heads * (width // heads)) with a cross-attention block when is_decoder
+    (keys and values from encoder_hidden_size features); a pooler."""
+    d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
+    h = _int(v, "num_attention_heads")
+    a = h * (d // h)
+    attention_out = d * d + d + _ln(d)
+    layer = 3 * (d * a + a) + attention_out + _mlp(d, i) + _ln(d)
+    if _flag(v, "is_decoder", True):
+        layer += d * a + a + attention_out
+    total = (_int(v, "vocab_size", 0) + _int(v, "max_position_embeddings")) * d + _ln(d)
+    total += _layers(v, "num_hidden_layers") * layer + d * d + d
+    return total + _blip_cross_kv(v, _int(v, "encoder_hidden_size"))
+
+
+@_counted
+def hf_blip_vision(v) -> int:
+    """BlipVisionModel: a class embedding, a patch convolution with bias, (grid^2 + 1)
+    positions, layers with a fused qkv (bias) and a projection, a post LayerNorm."""
+    d, i, c = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "num_channels")
+    _int(v, "num_attention_heads")
+    image, patch = _int(v, "image_size"), _int(v, "patch_size")
+    positions = (image // patch) ** 2 + 1
+    layer = 3 * d * d + 3 * d + d * d + d + 2 * _ln(d) + _mlp(d, i)
+    total = d + c * patch * patch * d + d + positions * d
+    return total + _layers(v, "num_hidden_layers") * layer + _ln(d)
+
+
+@_counted
+def hf_blip(v) -> int:
+    """BlipModel's own weights: the visual and text projections (no bias) and logit_scale.
+    BlipConfig sets the text config's encoder_hidden_size to the vision width, whatever the
+    text config says: the cross-attention keys and values are counted with that width (the
+    text unit counts them with the written one; the difference is added here)."""
+    text = Values(_sub(v, "text_config") or {}, _BLIP_TEXT)
+    t = _text_width(v, 768)
+    s = _vision_width(v, 768)
+    p = _int(v, "projection_dim")
+    own = s * p + t * p + 1
+    if isinstance(_sub(v, "text_config"), dict) and isinstance(
+        _sub(v, "text_config").get("model_type"), str
+    ):
+        own += _blip_cross_kv(text, s) - _blip_cross_kv(text, _int(text, "encoder_hidden_size"))
+    return (
+        own
+        + _nested_count(v, "text_config", "blip_text_model", {"encoder_hidden_size": s})
+        + _nested_count(v, "vision_config", "blip_vision_model")
+    )
+
+
+BLIP = (
+    hf_family(
+        "blip_text_model",
+        "BLIP text",
+        (Attention("hidden_size", "num_attention_heads", derived=DIVISIBLE),),
+        sizes=("vocab_size", "intermediate_size", "max_position_embeddings", "encoder_hidden_size"),
+        rates=("hidden_dropout_prob", "attention_probs_dropout_prob"),
+        token_ids=(*HF_TOKENS, "sep_token_id"),
+        padding_id="pad_token_id",
+        defaults=_BLIP_TEXT,
+        params=hf_blip_text,
+    ),
+    _vision_family(
+        "blip_vision_model",
+        "BLIP vision",
+        _BLIP_VISION,
+        hf_blip_vision,
+        extra=(_check_square_sizes,),
+    ),
+    hf_family(
+        "blip",
+        "BLIP",
+        (),
+        layers=(),
+        sizes=("projection_dim", "image_text_hidden_size"),
+        vocab=None,
+        token_ids=(),
+        defaults={"projection_dim": 512, "image_text_hidden_size": 256},
+        params=hf_blip,
+        extra=(_check_untyped("blip_text_model", "blip_vision_model"),),
+    ),
+)
+
+
 # Defaults a container merges under a written sub-config (read by huggingface.units).
 NESTED_DEFAULTS = {("voxtral", "text_config"): _VOXTRAL_TEXT}
 
 
 FAMILIES: tuple[Family, ...] = (
+    *BLIP,
     *LFM2,
     *VOXTRAL,
     MINISTRAL3,
