@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kmha_lint.geometry import is_int
+from kmha_lint.geometry import floored_head_size, is_int
 from kmha_lint.hparams.builders import (
     HF_TOKENS,
     check_image,
@@ -59,6 +59,11 @@ from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Famil
 def _layers(v, key: str) -> int:
     """A layer count as the library builds it: ``range(n)`` is empty for n <= 0."""
     return max(_int(v, key, minimum=-(2**62)), 0)
+
+
+def _head(width: int, heads: int) -> int:
+    """A head size derived from the width (floored, as the libraries derive it)."""
+    return floored_head_size(width, heads)[0]
 
 
 def _sub(v, key: str) -> dict | None:
@@ -589,7 +594,7 @@ def _check_mrope(unit: Unit, report) -> None:
     key, section = _mrope_section(values)
     if not (isinstance(section, list) and all(is_int(x) for x in section)):
         return
-    half = width // heads // 2
+    half = _head(width, heads) // 2
     if sum(section) != half:
         written = values.has(f"{key}.mrope_section")
         report.add(
@@ -1232,7 +1237,7 @@ def hf_llama4_vision(v) -> int:
     h = _int(v, "num_attention_heads")
     image, patch = _int(v, "image_size"), _int(v, "patch_size")
     grid = image // patch
-    attention = _attention(d, h, d // h, qkv_bias=True, out_bias=True)
+    attention = _attention(d, h, _head(d, h), qkv_bias=True, out_bias=True)
     layer = attention + 2 * _ln(d) + _mlp(d, i)
     total = c * patch * patch * d + d + (grid * grid + 1) * d + 2 * _ln(d)
     total += _layers(v, "num_hidden_layers") * layer
@@ -1517,7 +1522,8 @@ def kh_siglip(v) -> int:
     if layers:
         # The first block reads the embeddings (embedding_dim wide) and writes hidden_dim
         # (a mismatch builds and fails at the first batch); the others read hidden_dim.
-        k = h // _int(v, text + "num_heads") * _int(v, text + "num_heads")
+        heads = _int(v, text + "num_heads")
+        k = heads * _head(h, heads)
         first = 3 * (e * k + k) + k * e + e + 2 * _ln(e) + e * j + j + j * h + h
         total += first + (layers - 1) * _kh_vit_layer(h, j)
     total += _ln(h)
@@ -1839,7 +1845,7 @@ def hf_phi4_multimodal_audio(v) -> int:
     m, k = _int(v, "depthwise_multiplier"), _int(v, "kernel_size")
     c, reduction = _int(v, "nemo_conv_channels"), _int(v, "time_reduction", 2)
     size = _int(v, "input_size")
-    kd = a // h
+    kd = _head(a, h)
     mlp = _ln(a) + a * 2 * i + 2 * i + i * a + a
     attention = 3 * (a * h * kd + h * kd) + h * kd * a + a
     glu = a * 2 * e + 2 * e + 2 * e
@@ -2419,7 +2425,7 @@ def _blip_cross_kv(v, encoder_width: int) -> int:
     d, h = _int(v, "hidden_size"), _int(v, "num_attention_heads")
     if not _flag(v, "is_decoder", True):
         return 0
-    a = h * (d // h)
+    a = h * _head(d, h)
     return _layers(v, "num_hidden_layers") * 2 * (encoder_width * a + a)
 
 
@@ -2430,7 +2436,7 @@ def hf_blip_text(v) -> int:
     (keys and values from encoder_hidden_size features); a pooler."""
     d, i = _int(v, "hidden_size"), _int(v, "intermediate_size")
     h = _int(v, "num_attention_heads")
-    a = h * (d // h)
+    a = h * _head(d, h)
     attention_out = d * d + d + _ln(d)
     layer = 3 * (d * a + a) + attention_out + _mlp(d, i) + _ln(d)
     if _flag(v, "is_decoder", True):
