@@ -549,6 +549,27 @@ _merge_groups()
 
 # Spellings of model_type that name the same family.
 ALIASES = {"deberta_v2": "deberta-v2", "gpt-neox": "gpt_neox"}
+# A nested config's model_type that its container reads as another (Qwen2-VL's and
+# Idefics3's hub files write the container's model_type in vision_config; the config class
+# renames it or builds its vision config class whatever the key says).
+NESTED_ALIASES = {
+    ("vision_config", "qwen2_vl"): "qwen2_vl_vision",
+    ("vision_config", "qwen2_5_vl"): "qwen2_5_vl_vision",
+    ("vision_config", "idefics3"): "idefics3_vision",
+    # A family that behaves differently inside its container (used when it is defined).
+    ("text_config", "gemma3_text"): "gemma3_text (in gemma3)",
+}
+
+
+def _nested_defaults() -> dict:
+    """Defaults a container merges under a nested config that is written (VoxtralConfig:
+    ``{**init_kwargs, **text_config}``), keyed by (container model_type, key)."""
+    from kmha_lint.hparams.families import multimodal
+
+    return dict(multimodal.NESTED_DEFAULTS)
+
+
+NESTED_DEFAULTS = _nested_defaults()
 
 
 def nested_defaults(model_type: object) -> dict:
@@ -609,11 +630,18 @@ def units(document: dict) -> list[Unit]:
     return found
 
 
-def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: int) -> None:
+def _collect(
+    config: dict, pointer: str, where: str, found: list[Unit], depth: int, parent: str = ""
+) -> None:
     model_type = config.get("model_type")
     if isinstance(model_type, str) and model_type:
-        name = ALIASES.get(model_type, model_type)
+        name = NESTED_ALIASES.get((where, model_type))
+        if name not in FAMILIES:
+            name = ALIASES.get(model_type, model_type)
         family = FAMILIES.get(name) or _generic_for(config, model_type)
+        overrides = NESTED_DEFAULTS.get((parent, where))
+        if overrides and family.modelled:
+            family = replace(family, defaults={**family.defaults, **overrides})
         label = f"{model_type} (transformers{', ' + where if where else ''})"
         found.append(Unit(family, config, pointer, label, pointer + "/model_type"))
     if depth >= 3:
@@ -621,4 +649,4 @@ def _collect(config: dict, pointer: str, where: str, found: list[Unit], depth: i
     for key in _NESTED:
         nested = config.get(key)
         if isinstance(nested, dict) and isinstance(nested.get("model_type"), str):
-            _collect(nested, f"{pointer}/{key}", key, found, depth + 1)
+            _collect(nested, f"{pointer}/{key}", key, found, depth + 1, str(model_type))

@@ -59,6 +59,13 @@ def _check_albert_groups(unit: Unit, report) -> None:
         )
 
 
+def _check_gemma3_vision(unit: Unit, report) -> None:
+    """Gemma3Backbone's vision_encoder (the multimodal group's check)."""
+    from kmha_lint.hparams.families.multimodal import check_kh_gemma3_vision
+
+    check_kh_gemma3_vision(unit, report)
+
+
 def _check_image_patches(unit: Unit, report) -> None:
     from kmha_lint.hparams import rules
     from kmha_lint.hparams.checks import _show, is_int
@@ -329,6 +336,7 @@ FAMILIES: dict[str, Family] = {
             defaults={"dropout": 0, "sliding_window_size": 1024},
             strict_layers=True,
             params=params.kh_gemma3,
+            extra=(_check_gemma3_vision,),
         ),
         _family(
             "T5Backbone",

@@ -251,7 +251,13 @@ def kh_gemma(v) -> int:
 @_counted
 def kh_gemma3(v) -> int | None:
     if v.get("vision_encoder") is not None:
-        raise _Unknown("vision_encoder")  # the vision tower is not counted here
+        # With a vision encoder: the multimodal group's formula (encoder and decoder).
+        from kmha_lint.hparams.families.multimodal import kh_gemma3_with_vision
+
+        count = kh_gemma3_with_vision(v)
+        if count is None:
+            raise _Unknown("vision_encoder")
+        return count
     k = _int(v, "head_dim")
     return _kh_decoder(v, head_dim=k, tied=True, layer_extra=2 * k + _gemma_norms(v))
 
@@ -669,7 +675,11 @@ def hf_clip(v) -> int:
 @_counted
 def hf_llava(v) -> int:
     """LlavaModel's own weights: the two-layer projector from the vision width to the text
-    width (the vision tower and language model are counted with their own configs)."""
-    t, s = _int(v, "text_config.hidden_size"), _int(v, "vision_config.hidden_size")
-    bias = _flag(v, "multimodal_projector_bias", True)
-    return s * t + t * t + (2 * t if bias else 0)
+    width (the vision tower and language model are counted with their own configs); the
+    multimodal group's formula, which also reads absent widths from the configs' defaults."""
+    from kmha_lint.hparams.families.multimodal import hf_llava as count
+
+    total = count(v)
+    if total is None:
+        raise _Unknown("llava")
+    return total

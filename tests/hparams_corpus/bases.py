@@ -5,8 +5,11 @@
 layers, vocab, rates (list), window, rotary, tokens (list), image (KerasHub image_shape / HF
 image_size). ``derives_head``: the library derives the head size from width // heads when no
 explicit head_dim is given. Optional hooks of a transformers spec: ``inputs(config, ids)`` (the
-batch to run, a dict of tensors), ``geometry(cfg)`` (the geometry of an original, or None),
-``extra_edits`` (slug, kind, description, patch), ``seq2seq``.
+batch to run, a dict of tensors), ``forward(model, inputs)`` (the forward pass, when
+``model(**inputs)`` is not it), ``geometry(cfg)`` (the geometry of an original, or None),
+``extra_edits`` (slug, kind, description, patch), ``seq2seq``; of a KerasHub spec:
+``build(keras_hub)`` (the original backbone, when it nests encoder objects),
+``inputs(model, feed_id=None)`` (the batch, a dict of arrays), ``extra_edits``.
 """
 
 DELETE = "__delete__"

@@ -864,7 +864,7 @@ def kh_query_shape(model):
     return None
 
 
-def kh_evaluate(file_dict, feed_id=None, run_task=False):
+def kh_evaluate(file_dict, feed_id=None, run_task=False, inputs=None):
     import keras
 
     res = {"builds": False, "runs": False, "error": None, "error_stage": None, "params": None}
@@ -882,7 +882,10 @@ def kh_evaluate(file_dict, feed_id=None, run_task=False):
             return res
         try:
             net = model.backbone if run_task else model
-            batch = kh_inputs(net)
+            # The spec's inputs hook writes what the preprocessor would (images and the
+            # indices of their tokens), where the generic batch cannot.
+            make = inputs or kh_inputs
+            batch = make(net)
             out = model(batch)
             res["runs"] = True
             res["output_finite"] = finite(out)
@@ -891,7 +894,7 @@ def kh_evaluate(file_dict, feed_id=None, run_task=False):
             return res
         if feed_id is not None:
             try:
-                model(kh_inputs(net, feed_id))
+                model(make(net, feed_id))
                 res["token_id_fails"] = False
             except Exception as exc:  # noqa: BLE001
                 res["token_id_fails"] = True
@@ -908,7 +911,8 @@ def kh_family(family, spec, outdir):
     import keras_hub
 
     cls = getattr(keras_hub.models, spec["cls"])
-    backbone = cls(**spec["base"])
+    # A backbone that nests other Keras objects (encoders) is built by the spec's hook.
+    backbone = spec["build"](keras_hub) if spec.get("build") else cls(**spec["base"])
     original = keras.saving.serialize_keras_object(backbone)
     del backbone
     entries = []
@@ -921,7 +925,7 @@ def kh_family(family, spec, outdir):
             _set(d["config"], k, v)
         name = f"{stem}.json" if slug is None else f"{stem}__{slug}.json"
         (outdir / name).write_text(json.dumps(d, indent=2) + "\n")
-        res = kh_evaluate(d, feed_id=extra.get("feed_id"))
+        res = kh_evaluate(d, feed_id=extra.get("feed_id"), inputs=spec.get("inputs"))
         entry = {
             "file": f"configs/kerashub/{name}",
             "library": "keras_hub",
@@ -1136,6 +1140,14 @@ def hf_inputs(spec, config, feed_id=None):
     return {"input_ids": ids}
 
 
+def hf_forward(spec, model, inputs):
+    """One forward pass: ``model(**inputs)``, or the spec's ``forward(model, inputs)`` hook
+    (a family whose forward needs more than its inputs, e.g. a known library bug)."""
+    if spec.get("forward"):
+        return spec["forward"](model, inputs)
+    return model(**inputs)
+
+
 def hf_evaluate(spec, d, feed_id=None):
     import torch
     from transformers import AutoModel
@@ -1171,12 +1183,16 @@ def hf_evaluate(spec, d, feed_id=None):
             return res
         try:
             with torch.no_grad():
-                out = model(**hf_inputs(spec, config))
+                out = hf_forward(spec, model, hf_inputs(spec, config))
             res["runs"] = True
-            res["output_finite"] = finite(
-                {k: v for k, v in out.items() if hasattr(v, "shape")}
-                if hasattr(out, "items")
-                else out
+            res["output_finite"] = (
+                None
+                if out is None
+                else finite(
+                    {k: v for k, v in out.items() if hasattr(v, "shape")}
+                    if hasattr(out, "items")
+                    else out
+                )
             )
         except Exception as exc:  # noqa: BLE001
             fail(res, exc, "run")
@@ -1184,7 +1200,7 @@ def hf_evaluate(spec, d, feed_id=None):
         if feed_id is not None:
             try:
                 with torch.no_grad():
-                    model(**hf_inputs(spec, config, feed_id))
+                    hf_forward(spec, model, hf_inputs(spec, config, feed_id))
                 res["token_id_fails"] = False
             except Exception as exc:  # noqa: BLE001
                 res["token_id_fails"] = True
