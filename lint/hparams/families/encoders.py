@@ -24,6 +24,7 @@ from kmha_lint.hparams.params import (
     _hf_bert_layer,
     _int,
     _kh_encoder_layer,
+    _layers,
     _ln,
     _mlp,
     _pair,
@@ -36,16 +37,6 @@ from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Famil
 # ------------------------------------------------------------------------------------------
 # Shared helpers of this group.
 # ------------------------------------------------------------------------------------------
-
-
-def _layers(v, key: str) -> int:
-    """A layer count as the library builds it: ``range(n)`` makes a negative count an empty
-    stack (whether the model then runs is the family's ``strict_layers``); KerasHub reads
-    true as 1."""
-    value = v.get(key)
-    if is_int(value) or isinstance(value, bool):
-        return max(0, int(value))
-    raise _Unknown(key)
 
 
 class _Clamped:

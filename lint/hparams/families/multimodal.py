@@ -42,6 +42,7 @@ from kmha_lint.hparams.params import (
     _hf_clip_layer,
     _int,
     _kh_decoder,
+    _layers,
     _ln,
     _mlp,
     _opt_int,
@@ -54,11 +55,6 @@ from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Famil
 # ------------------------------------------------------------------------------------------
 # Shared pieces
 # ------------------------------------------------------------------------------------------
-
-
-def _layers(v, key: str) -> int:
-    """A layer count as the library builds it: ``range(n)`` is empty for n <= 0."""
-    return max(_int(v, key, minimum=-(2**62)), 0)
 
 
 def _head(width: int, heads: int) -> int:
