@@ -38,6 +38,17 @@ def test_wheel_ships_the_schemas(wheel):
     assert len(schemas) > 5
 
 
+def test_wheel_carries_the_apache_licence(wheel):
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    assert "License-Expression: Apache-2.0" in archive.read(metadata).decode()
+    (licence,) = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+    text = archive.read(licence).decode()
+    assert text == (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
 def test_linter_from_the_wheel_runs_outside_the_repo(wheel, tmp_path):
     site = tmp_path / "site"
     subprocess.run(
