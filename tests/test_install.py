@@ -9,6 +9,7 @@ deserialization whatever was imported before it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -71,11 +72,15 @@ def test_import_kmha_without_keras_says_what_to_install(linter_env, tmp_path):
     python = str(linter_env / "bin" / "python")
     done = _run(linter_env, python, "-c", "import kmha", cwd=tmp_path)
     assert done.returncode == 1
-    last = done.stderr.strip().splitlines()[-1]
-    assert last == (
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == (
         "ImportError: kmha.MultiHeadAttention needs Keras 3 and a backend: pip install "
         "'kmha[tensorflow]' (the linter alone, kmha-lint / kmha_lint, needs neither)"
     )
+    # one error, not Keras's ModuleNotFoundError chained before it
+    assert [line for line in lines if re.match(r"\w+Error: ", line)] == lines[-1:], done.stderr
+    assert "During handling" not in done.stderr and "direct cause" not in done.stderr
+    assert len(lines) <= 5, done.stderr  # the import line, kmha's raise, the message
 
 
 @pytest.fixture(scope="module")
