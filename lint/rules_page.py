@@ -35,6 +35,8 @@ def page() -> str:
     out = [
         "# kmha-lint rules",
         "",
+        "Part of the [kmha documentation](../README.md#documentation).",
+        "",
         f"<!-- Generated from lint/rules.py and RULE_MODULES; do not edit. Regenerate with "
         f"`{REGENERATE}`. -->",
         "",

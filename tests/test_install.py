@@ -153,7 +153,7 @@ SLOW_TO_IMPORT = (
 
 
 def test_a_clean_lint_imports_nothing_slow(linter_env, tmp_path):
-    """The cold-start budget (see README, Speed): what a lint of a clean config imports."""
+    """The cold-start budget (docs/performance.md): what a lint of a clean config imports."""
     good = tmp_path / "good.json"  # outside the repository, in a project without settings
     good.write_text((ROOT / "tests" / "fixtures" / "lint" / "KMHA201" / "good.json").read_text())
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "models"\n')

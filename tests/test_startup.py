@@ -59,6 +59,8 @@ def test_without_the_variable_tensorflow_prints_its_start_up_lines(plain):
 
 
 def test_kmha_quiet_tensorflow_keeps_the_start_up_lines_out():
+    """As the shell form in docs/layer.md sets it."""
+    assert "KMHA_QUIET_TENSORFLOW=1 python train.py" in (ROOT / "docs" / "layer.md").read_text()
     done = _run(SCRIPT, KMHA_QUIET_TENSORFLOW="1")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "(2, 3, 8)"
@@ -66,9 +68,14 @@ def test_kmha_quiet_tensorflow_keeps_the_start_up_lines_out():
     assert done.stderr == ""
 
 
-def test_the_documented_snippet_in_a_script_is_quiet_too():
-    """Set in the script itself, before the first import of kmha."""
-    snippet = 'import os\nos.environ["KMHA_QUIET_TENSORFLOW"] = "1"\n'
+@pytest.mark.parametrize("page", ["README.md", "docs/layer.md"])
+def test_the_documented_snippet_in_a_script_is_quiet_too(page):
+    """Set in the script itself, before the first import of kmha, as the docs show it."""
+    (snippet,) = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(), re.S)
+        if "KMHA_QUIET_TENSORFLOW" in block
+    ]
     done = _run(snippet + SCRIPT)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
