@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SERVING_EXAMPLES = ROOT / "examples" / "serving"
 SAVED_MODEL_CLI = pathlib.Path(sys.executable).with_name("saved_model_cli")
 BATCH, LENGTH = 3, 7
-SUBPROCESS_TIMEOUT_S = 120
+SUBPROCESS_TIMEOUT_S = 600  # a guard against hangs, not a speed limit (2 loaded cores)
 
 
 def _load_quickstart():
@@ -321,6 +321,7 @@ def test_request_is_checked_at_the_door_whatever_layer_comes_first(
             serve(np.ones(shape, "float32"))
     assert message in caught.value.message
     assert "Matrix size-incompatible" not in caught.value.message
+    assert message in (ROOT / "docs" / "serving.md").read_text()  # as the docs show it
 
 
 def test_wrong_dtype_is_refused_before_the_graph_runs(dense_first):
@@ -334,6 +335,32 @@ def test_wrong_dtype_is_refused_before_the_graph_runs(dense_first):
     with pytest.raises(tf.errors.InvalidArgumentError) as caught:
         _by_loaded_signature(path)(request)
     assert "expected to be a float tensor but is a double tensor" in caught.value.message
+
+
+def test_without_the_door_a_wrong_width_fails_in_the_first_layer(dense_first, tmp_path):
+    """What docs/serving.md says happens without the check: Keras's own export of the same
+    model answers in the Dense's matmul words."""
+    model, _ = dense_first
+    model.export(str(tmp_path / "plain"), format="tf_saved_model", verbose=False)
+    serve = tf.saved_model.load(str(tmp_path / "plain")).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        serve(features=tf.ones((BATCH, LENGTH, 20)))
+    assert "Matrix size-incompatible: In[0]: [21,20], In[1]: [16,48]" in caught.value.message
+
+
+def test_numpy_feeds_are_shape_checked_in_python_first(dense_first):
+    _, path = dense_first
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
+        signature = signature.signature_def["serving_default"]
+        (output,) = signature.outputs.values()
+        feed = {signature.inputs["features"].name: np.ones((BATCH, LENGTH, 20), "float32")}
+        with pytest.raises(ValueError) as caught:
+            session.run(output.name, feed)
+    assert str(caught.value) == (
+        "Cannot feed value of shape (3, 7, 20) for Tensor serving_default_features:0, which has "
+        f"shape (None, None, {WIDTH})"
+    )
 
 
 def test_door_problems_name_each_fixed_axis():

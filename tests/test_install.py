@@ -28,13 +28,14 @@ def _size_mb(folder: Path) -> float:
 
 
 @pytest.fixture(scope="module")
-def linter_env(tmp_path_factory) -> Path:
+def linter_env(tmp_path_factory, package_source) -> Path:
     """A fresh venv with `pip install <repo>` (no extras), as a CI job or pre-commit makes."""
     env_dir = tmp_path_factory.mktemp("lint-only") / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        + [str(package_source)],
         capture_output=True,
         text=True,
         timeout=600,
