@@ -3,17 +3,20 @@
 The linter's console examples are checked where they are (test_lint_cli.py,
 test_lint_custom_layers.py, test_lint_hparams_files.py), the rules page in
 test_lint_rules.py, the quiet start in test_startup.py, the serving door in test_export.py.
-Here: the README's size and test command, every link, the layer example, and the layer's
+Here: the README's size and test command, every link, the layer example, the settings example,
+and the layer's
 messages shown in docs/layer.md.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from kmha_lint.settings import layer_from_table
 
 import kmha
 
@@ -131,3 +134,13 @@ def test_layer_messages_in_the_docs_are_what_the_layer_raises():
         with pytest.raises(kmha.ShapeError) as caught:
             call()
         assert str(caught.value) == message
+
+
+def test_the_settings_example_reads_as_settings():
+    text = (ROOT / "docs" / "settings.md").read_text()
+    (example,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    layer = layer_from_table(tomllib.loads(example)["tool"]["kmha-lint"], "settings.md", None)
+    assert layer.ignore == ("KMHA105",)
+    assert layer.select == ("KMHA",)
+    assert layer.max_bytes == 64 * 2**20  # "default 64 MiB", as the comment says
+    assert [p.endswith("models") for p in layer.paths] == [True]
