@@ -4,8 +4,7 @@ The linter's console examples are checked where they are (test_lint_cli.py,
 test_lint_custom_layers.py, test_lint_hparams_files.py), the rules page in
 test_lint_rules.py, the quiet start in test_startup.py, the serving door in test_export.py.
 Here: the README's size and test command, every link, the layer example, the settings example,
-and the layer's
-messages shown in docs/layer.md.
+and the layer's messages shown in docs/layer.md.
 """
 
 from __future__ import annotations
