@@ -9,6 +9,7 @@ and the layer's messages shown in docs/layer.md.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -143,3 +144,19 @@ def test_the_settings_example_reads_as_settings():
     assert layer.select == ("KMHA",)
     assert layer.max_bytes == 64 * 2**20  # "default 64 MiB", as the comment says
     assert [p.endswith("models") for p in layer.paths] == [True]
+
+
+def test_corpus_counts_on_the_agreement_page_are_the_manifests():
+    text = " ".join((ROOT / "docs" / "agreement.md").read_text().split())
+    corpus = json.loads((ROOT / "tests" / "corpus" / "manifest.json").read_text())["entries"]
+    keras3 = sum(entry["kind"] == "keras3" for entry in corpus)
+    runs = sum(entry["runs"] for entry in corpus)
+    fails = len(corpus) - runs
+    assert f"{len(corpus)} generated configs in `tests/corpus/` ({keras3} Keras 3, " in text
+    assert f"{len(corpus) - keras3} tf.keras" in text
+    assert f"No error on any of the {runs} configs Keras runs; an error on {fails} of" in text
+    realworld = json.loads((ROOT / "tests" / "realworld" / "manifest.json").read_text())
+    runs = sum(entry["runs"] for entry in realworld["entries"])
+    assert f"{len(realworld['entries'])} configs in `tests/realworld/`" in text
+    assert f"{len(realworld['entries']) - runs} of them hand-style edits" in text
+    assert f"no error on the {runs} configs Keras runs | breaking edits caught (of " in text
