@@ -15,9 +15,9 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def package_source(tmp_path_factory) -> Path:
     """A copy of what the package is built from. pip builds a local folder in place (its
-    build/ folder), so tests that build the package build this copy: two test workers
-    building the checkout at once would share one build/, and the quickstart test checks
-    that nothing is written into the checkout."""
+    build/ folder), so tests that build the package build this copy: the checkout stays as
+    it is (the quickstart test checks that nothing is written there), and two runs at once
+    do not share one build/."""
     root = Path(__file__).resolve().parents[1]
     copy = tmp_path_factory.mktemp("source") / "kmha"
     copy.mkdir()
