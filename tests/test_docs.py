@@ -125,10 +125,10 @@ CALLS = {
 }
 
 
-def test_layer_messages_in_the_docs_are_what_the_layer_raises():
-    text = (ROOT / "docs" / "layer.md").read_text()
-    shown = re.findall(r"^kmha\.ShapeError: (.*)$", text, re.M)
-    assert len(shown) == len(CALLS)
+@pytest.mark.parametrize(("page", "count"), [(README, 1), (ROOT / "docs" / "layer.md", len(CALLS))])
+def test_layer_messages_in_the_docs_are_what_the_layer_raises(page, count):
+    shown = re.findall(r"^kmha\.ShapeError: (.*)$", page.read_text(), re.M)
+    assert len(shown) == count
     for message in shown:
         (call,) = [call for where, call in CALLS.items() if re.match(f"{where}[:,]", message)]
         with pytest.raises(kmha.ShapeError) as caught:
