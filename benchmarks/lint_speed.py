@@ -11,7 +11,7 @@ no 26 GB of weights are ever allocated.
 
     .venv/bin/python benchmarks/lint_speed.py [--repeats 21] [--no-keras]
 
-Prints a markdown table (the README quotes it). Timings are medians of --repeats runs
+Prints a markdown table (docs/performance.md quotes it). Timings are medians of --repeats runs
 (Keras: of min(2, repeats) runs, as each takes seconds), after one warm-up run that writes
 bytecode caches, as an installed package has them. Each cold lint alternates with a bare
 start, so that both medians see the same machine load, and runs in a project folder whose

@@ -19,38 +19,14 @@ import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's info lines once it runs
+# TensorFlow's C++ start-up lines (oneDNN, CUDA probing) held back: kmha imports Keras, and
+# with it TensorFlow, quietly when this is set before its first import (docs/layer.md).
+os.environ.setdefault("KMHA_QUIET_TENSORFLOW", "1")
 
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up lines (oneDNN, CUDA probing) held back.
-
-    TensorFlow writes them straight to file descriptor 2 while its libraries load and
-    its devices are listed, before any log level applies; they are shown only if the
-    import fails.
-    """
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # probes for GPUs now, while held back
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-_import_tensorflow_quietly()
-
+import kmha  # noqa: E402, I001 - first, so that TensorFlow starts quietly
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import kmha  # noqa: E402
 import kmha.export  # noqa: E402
 
 VOCAB_SIZE = 40

@@ -2,8 +2,10 @@
 
 Importing kmha imports Keras and registers `kmha>MultiHeadAttention` for deserialization,
 whatever was imported before, so that `keras.models.load_model` (and `tf.keras`'s) finds the
-layer. The shape rules themselves live in `kmha_lint.geometry`, which the linter shares
-without importing any framework.
+layer. With ``KMHA_QUIET_TENSORFLOW=1`` set before kmha is imported (first), TensorFlow's
+start-up lines are kept out of the output (see `kmha._startup`). The shape rules
+themselves live in `kmha_lint.geometry`, which the linter shares without importing any
+framework.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 from kmha_lint import __version__
 from kmha_lint.problem import ShapeError
 
-try:
-    import keras  # noqa: F401
-except ImportError as error:  # pragma: no cover - exercised in the linter-only install test
+from kmha._startup import import_keras
+
+if not import_keras():  # pragma: no cover - exercised in the linter-only install test
+    # One line, no chained traceback of Keras's own ImportError.
     raise ImportError(
         "kmha.MultiHeadAttention needs Keras 3 and a backend: pip install 'kmha[tensorflow]' "
         "(the linter alone, kmha-lint / kmha_lint, needs neither)"
-    ) from error
+    ) from None
 
 from kmha.multi_head_attention import MultiHeadAttention  # noqa: E402 - after the Keras check
 

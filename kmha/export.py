@@ -6,7 +6,13 @@ model needs must be in the SavedModel: this module writes one with the ``serve``
 batch and sequence dimensions stay ``None``, and whose functions are not XLA-compiled. The
 kmha layers' run-time shape checks are graph assertions, so they are exported too: a
 request of the wrong shape fails with the kmha message inside TF Serving's
-``InvalidArgumentError``.
+``InvalidArgumentError``. Before the model runs, the signature checks each request input
+at the door, in the graph, whatever layer comes first: its rank and every size the
+signature fixes (``Input `features`, axis 2: ... Expected 16; received 20.``); a signature
+function does not check its inputs against its TensorSpecs on its own. A request of another
+dtype never reaches the graph: the runtime refuses it (``Expects arg[0] to be float but
+double is provided``), and TF Serving's REST API converts JSON numbers to the signature's
+dtype.
 
 Keras masks (``_keras_mask``) do not travel through a SavedModel (keras-team/keras#21133),
 so a padding mask must be a signature input: either a ``keras.Input`` of the model wired to
@@ -33,6 +39,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
+from kmha_lint.problem import RUNTIME_RECEIVED, compose
+from kmha_lint.record import Record
+
+from kmha import graph_assertions
 
 SERVE_TAG = "serve"
 SIGNATURE_NAME = "serving_default"
@@ -122,7 +132,7 @@ def export_for_serving(
     written_outputs: list[tuple[str, ...]] = []
 
     def serve(features):
-        features = dict(features)
+        features = _checked_at_the_door(specs, dict(features))
         mask = features.pop(mask_input) if mask_input else None
         model_inputs = _model_inputs(model, features)
         kwargs = {} if mask is None else {"mask": mask}
@@ -174,6 +184,83 @@ def _input_specs(model, inputs):
                 "and a dtype name."
             ) from None
     return specs
+
+
+class InputMismatch(Record):
+    """A request input that does not fit the serving signature, named by its signature key.
+
+    Worded like the layer's :class:`~kmha_lint.problem.Problem` (where, what, expected,
+    received, fix); `kmha.graph_assertions` places it in the graph as it does a Problem.
+    """
+
+    __slots__ = ("name", "axis", "what", "expected", "received", "fix")
+
+    def __init__(self, name, axis, what, expected, received, fix):
+        self.name, self.axis, self.what = name, axis, what
+        self.expected, self.received, self.fix = expected, received, fix
+
+    def message(self) -> str:
+        where = f"Input `{self.name}`" + ("" if self.axis is None else f", axis {self.axis}")
+        return compose(where, self.what, self.expected, self.received, self.fix)
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ")"
+
+
+def door_problems(name: str, spec) -> tuple[InputMismatch, list[tuple[int, int, InputMismatch]]]:
+    """What a request input is checked for against its TensorSpec: the rank, then each
+    fixed size (axis, size, problem). Received values are filled in while the graph runs."""
+    shape = spec.shape.as_list()
+    declared = f"the serving signature, {_shape_text(shape)}"
+    rank = InputMismatch(
+        name,
+        None,
+        f"rank differs from {declared}",
+        f"rank {len(shape)}",
+        f"rank {RUNTIME_RECEIVED}",
+        f"send `{name}` with {len(shape)} axes, shaped {_shape_text(shape)} (None: any size)",
+    )
+    sizes = [
+        (
+            axis,
+            size,
+            InputMismatch(
+                name,
+                axis,
+                f"size differs from {declared}",
+                str(size),
+                RUNTIME_RECEIVED,
+                f"send `{name}` shaped {_shape_text(shape)} (None: any size), or export "
+                f"with None at axis {axis} if its size may vary",
+            ),
+        )
+        for axis, size in enumerate(shape)
+        if size is not None
+    ]
+    return rank, sizes
+
+
+def _checked_at_the_door(specs, features):
+    """``features`` made to depend on graph assertions of each input's rank and fixed
+    sizes: a signature function does not check a request against its TensorSpecs (TF
+    Serving feeds the graph as it is), so without them a wrong width fails inside the first
+    layer that uses it, with that op's words (``Matrix size-incompatible``)."""
+    import tensorflow as tf
+
+    checked = {}
+    for name, tensor in features.items():
+        rank_problem, size_problems = door_problems(name, specs[name])
+        rank = graph_assertions.assert_rank(rank_problem, tensor, len(specs[name].shape))
+        sizes = [
+            graph_assertions.assert_dim(
+                problem, (tensor, axis), size, broadcast=False, after=[rank]
+            )
+            for axis, size, problem in size_problems
+        ]
+        with tf.control_dependencies([rank, *sizes]):
+            checked[name] = tf.identity(tensor)
+    return checked
 
 
 def _check_name(name, argument):

@@ -12,17 +12,20 @@ from kmha_lint import __version__
 from kmha_lint.findings import Finding
 from kmha_lint.rules import RULES, Rule
 
-# The project's home; each rule's help is its anchor in the README's rule table
-# (`<a id="kmha201"></a>`), which tests/test_lint_output.py checks exists.
+# The project's home and its documentation (pyproject's [project.urls], which
+# tests/test_lint_output.py checks equal these). Each rule's help is its anchor on the
+# generated rules page (`<a id="kmha201"></a>` in docs/rules.md; see kmha_lint.rules_page).
 REPOSITORY = "https://github.com/kmha/kmha"
-README = f"{REPOSITORY}/blob/main/README.md"
+DOCUMENTATION = f"{REPOSITORY}/blob/main/docs"
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 
 
 def help_uri(rule: Rule) -> str:
-    return f"{README}#{rule.code.lower()}"
+    from kmha_lint.rules_page import anchor  # only SARIF links to the page
+
+    return f"{DOCUMENTATION}/rules.md#{anchor(rule)}"
 
 
 def text(findings: list[Finding]) -> str:
@@ -90,7 +93,7 @@ def sarif(findings: list[Finding]) -> str:
                     "driver": {
                         "name": "kmha-lint",
                         "version": __version__,
-                        "informationUri": f"{README}#kmha-lint",
+                        "informationUri": f"{DOCUMENTATION}/linter.md",
                         "rules": rules,
                     }
                 },

@@ -47,10 +47,12 @@ class Problem(Record):
         where = f"Layer `{self.layer}`, argument `{self.argument}`"
         if self.axis is not None:
             where += f", axis {self.axis}"
-        return (
-            f"{where}: {self.what}. Expected {self.expected}; received {self.received}. "
-            f"Fix: {self.fix}"
-        )
+        return compose(where, self.what, self.expected, self.received, self.fix)
+
+
+def compose(where: str, what: str, expected: str, received: str, fix: str) -> str:
+    """A message in kmha's style: where, what went wrong, expected, received, and a fix."""
+    return f"{where}: {what}. Expected {expected}; received {received}. Fix: {fix}"
 
 
 class ShapeError(ValueError):

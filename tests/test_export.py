@@ -9,6 +9,7 @@ exported once per module; requests use B=3, T=7 (the model width is 32, with 4 h
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import pathlib
@@ -28,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SERVING_EXAMPLES = ROOT / "examples" / "serving"
 SAVED_MODEL_CLI = pathlib.Path(sys.executable).with_name("saved_model_cli")
 BATCH, LENGTH = 3, 7
-SUBPROCESS_TIMEOUT_S = 120
+SUBPROCESS_TIMEOUT_S = 600  # a guard against hangs, not a speed limit (2 loaded cores)
 
 
 def _load_quickstart():
@@ -78,6 +79,13 @@ _SERVE_WITHOUT_KMHA = textwrap.dedent(
         wrong_shape_error = None
     except tf.errors.InvalidArgumentError as error:
         wrong_shape_error = error.message
+    try:  # one axis too many: refused at the signature's door
+        loaded.signatures["serving_default"](
+            tokens=tf.constant(features["tokens"][..., None]), mask=tf.constant(features["mask"])
+        )
+        door_error = None
+    except tf.errors.InvalidArgumentError as error:
+        door_error = error.message
     np.savez(
         outputs_file,
         **{f"signature/{k}": v.numpy() for k, v in by_signature.items()},
@@ -86,6 +94,7 @@ _SERVE_WITHOUT_KMHA = textwrap.dedent(
     print(json.dumps({
         "import_error": import_error,
         "wrong_shape_error": wrong_shape_error,
+        "door_error": door_error,
         "kmha_modules": sorted(m for m in sys.modules if m.split(".")[0] == "kmha"),
     }))
     """
@@ -239,6 +248,136 @@ def test_rest_bad_mask_body_gets_kmha_message(serving_fn):
     assert "Expected 2; received 1." in caught.value.message
 
 
+# A model whose first layer is a Dense: a request of the wrong width would fail inside its
+# matmul ("Matrix size-incompatible: In[0]: [10,20], In[1]: [16,48]") without the door check.
+WIDTH = 16
+
+
+@pytest.fixture(scope="module")
+def dense_first(tmp_path_factory):
+    keras.utils.set_random_seed(6)
+    features = keras.Input((None, WIDTH), name="features")
+    hidden = keras.layers.Dense(48, name="project")(features)
+    model = keras.Model(features, kmha.MultiHeadAttention(4, name="attn")(hidden, hidden))
+    path = tmp_path_factory.mktemp("dense_first") / "1"
+    signature = kmha.export.export_for_serving(model, path)
+    assert signature.inputs == {"features": ((None, None, WIDTH), "float32")}
+    return model, path
+
+
+def _by_loaded_signature(path):
+    """tf.saved_model.load's signature, fed tensors: the graph runs on them as they are."""
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return lambda features: next(iter(serve(features=tf.constant(features)).values())).numpy()
+
+
+@contextlib.contextmanager
+def _by_session(path):
+    """The TF1 session loader, fed through tensor handles: Session::Run gets the tensor as
+    TF Serving's C++ gives it (plain NumPy feeds are shape-checked in Python first)."""
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
+        signature = signature.signature_def["serving_default"]
+        (output,) = signature.outputs.values()
+
+        def run(features):
+            handle = session.run(tf.compat.v1.get_session_handle(tf.constant(features)))
+            return session.run(output.name, {signature.inputs["features"].name: handle})
+
+        yield run
+
+
+_DOOR_WIDTH = (
+    f"Input `features`, axis 2: size differs from the serving signature, (None, None, {WIDTH}). "
+    f"Expected {WIDTH}; received 20. Fix: send `features` shaped (None, None, {WIDTH}) (None: "
+    "any size), or export with None at axis 2 if its size may vary"
+)
+_DOOR_RANK = (
+    f"Input `features`: rank differs from the serving signature, (None, None, {WIDTH}). "
+    f"Expected rank 3; received rank 2. Fix: send `features` with 3 axes, shaped "
+    f"(None, None, {WIDTH}) (None: any size)"
+)
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [((BATCH, LENGTH, 20), _DOOR_WIDTH), ((BATCH, WIDTH), _DOOR_RANK)],
+    ids=["width", "rank"],
+)
+@pytest.mark.parametrize("loader", ["loaded signature", "session"])
+def test_request_is_checked_at_the_door_whatever_layer_comes_first(
+    dense_first, loader, shape, message
+):
+    model, path = dense_first
+    good = np.random.default_rng(1).normal(size=(BATCH, LENGTH, WIDTH)).astype("float32")
+    expected = np.asarray(model(good))
+    with contextlib.ExitStack() as stack:
+        if loader == "session":
+            serve = stack.enter_context(_by_session(path))
+        else:
+            serve = _by_loaded_signature(path)
+        np.testing.assert_allclose(serve(good), expected, rtol=1e-5, atol=1e-5)
+        with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+            serve(np.ones(shape, "float32"))
+    assert message in caught.value.message
+    assert "Matrix size-incompatible" not in caught.value.message
+    assert message in (ROOT / "docs" / "serving.md").read_text()  # as the docs show it
+
+
+def test_wrong_dtype_is_refused_before_the_graph_runs(dense_first):
+    """The dtype needs no check in the graph: the runtime refuses another dtype before any
+    op runs (TF Serving's gRPC answer is this Session::Run message)."""
+    _, path = dense_first
+    request = np.ones((BATCH, LENGTH, WIDTH), "float64")
+    with _by_session(path) as serve, pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        serve(request)
+    assert "Expects arg[0] to be float but double is provided" in caught.value.message
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        _by_loaded_signature(path)(request)
+    assert "expected to be a float tensor but is a double tensor" in caught.value.message
+
+
+def test_without_the_door_a_wrong_width_fails_in_the_first_layer(dense_first, tmp_path):
+    """What docs/serving.md says happens without the check: Keras's own export of the same
+    model answers in the Dense's matmul words."""
+    model, _ = dense_first
+    model.export(str(tmp_path / "plain"), format="tf_saved_model", verbose=False)
+    serve = tf.saved_model.load(str(tmp_path / "plain")).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        serve(features=tf.ones((BATCH, LENGTH, 20)))
+    assert "Matrix size-incompatible: In[0]: [21,20], In[1]: [16,48]" in caught.value.message
+
+
+def test_numpy_feeds_are_shape_checked_in_python_first(dense_first):
+    _, path = dense_first
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
+        signature = signature.signature_def["serving_default"]
+        (output,) = signature.outputs.values()
+        feed = {signature.inputs["features"].name: np.ones((BATCH, LENGTH, 20), "float32")}
+        with pytest.raises(ValueError) as caught:
+            session.run(output.name, feed)
+    assert str(caught.value) == (
+        "Cannot feed value of shape (3, 7, 20) for Tensor serving_default_features:0, which has "
+        f"shape (None, None, {WIDTH})"
+    )
+
+
+def test_door_problems_name_each_fixed_axis():
+    spec = tf.TensorSpec((None, 7, None, 4), tf.float32, name="patches")
+    rank, sizes = kmha.export.door_problems("patches", spec)
+    assert rank.expected == "rank 4"
+    assert [(axis, size) for axis, size, _ in sizes] == [(1, 7), (3, 4)]
+    assert (
+        sizes[0][2]
+        .message()
+        .startswith(
+            "Input `patches`, axis 1: size differs from the serving signature, (None, 7, None, 4). "
+            "Expected 7; received "
+        )
+    )
+
+
 class MaskedEncoder(keras.Model):
     """A subclassed model that reads its padding mask from the Keras ``mask=`` argument."""
 
@@ -356,8 +495,13 @@ def test_fresh_process_without_kmha_gives_same_outputs(served, checks):
     for route in ("signature", "endpoint"):
         actual = {name: outputs[f"{route}/{name}"] for name in served["expected"]}
         _assert_outputs_match(actual, served["expected"])
-    # The layer's shape check runs without kmha: its message is in the graph.
+    # The layer's shape check runs without kmha: its message is in the graph; so does the
+    # signature's own check of each input.
     assert _BATCH_MISMATCH in report["wrong_shape_error"]
+    assert (
+        "Input `tokens`: rank differs from the serving signature, (None, None). "
+        "Expected rank 2; received rank 3." in report["door_error"]
+    )
 
 
 def test_quickstart_runs_end_to_end(checks):

@@ -9,6 +9,7 @@ deserialization whatever was imported before it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -27,13 +28,14 @@ def _size_mb(folder: Path) -> float:
 
 
 @pytest.fixture(scope="module")
-def linter_env(tmp_path_factory) -> Path:
+def linter_env(tmp_path_factory, package_source) -> Path:
     """A fresh venv with `pip install <repo>` (no extras), as a CI job or pre-commit makes."""
     env_dir = tmp_path_factory.mktemp("lint-only") / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        + [str(package_source)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -71,11 +73,15 @@ def test_import_kmha_without_keras_says_what_to_install(linter_env, tmp_path):
     python = str(linter_env / "bin" / "python")
     done = _run(linter_env, python, "-c", "import kmha", cwd=tmp_path)
     assert done.returncode == 1
-    last = done.stderr.strip().splitlines()[-1]
-    assert last == (
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == (
         "ImportError: kmha.MultiHeadAttention needs Keras 3 and a backend: pip install "
         "'kmha[tensorflow]' (the linter alone, kmha-lint / kmha_lint, needs neither)"
     )
+    # one error, not Keras's ModuleNotFoundError chained before it
+    assert [line for line in lines if re.match(r"\w+Error: ", line)] == lines[-1:], done.stderr
+    assert "During handling" not in done.stderr and "direct cause" not in done.stderr
+    assert len(lines) <= 5, done.stderr  # the import line, kmha's raise, the message
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +154,7 @@ SLOW_TO_IMPORT = (
 
 
 def test_a_clean_lint_imports_nothing_slow(linter_env, tmp_path):
-    """The cold-start budget (see README, Speed): what a lint of a clean config imports."""
+    """The cold-start budget (docs/performance.md): what a lint of a clean config imports."""
     good = tmp_path / "good.json"  # outside the repository, in a project without settings
     good.write_text((ROOT / "tests" / "fixtures" / "lint" / "KMHA201" / "good.json").read_text())
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "models"\n')

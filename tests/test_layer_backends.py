@@ -79,7 +79,7 @@ SCRIPT = textwrap.dedent(
 def test_layer_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("jax backend: ok")

@@ -77,7 +77,7 @@ def test_flash_attention_tests_pass_on_jax():
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=600,
         cwd=pathlib.Path(__file__).parent,
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""

@@ -179,7 +179,7 @@ def test_spot_checks_still_hold_with_installed_keras() -> None:
         [sys.executable, "-c", SPOT_CHECK_SCRIPT, str(CORPUS), *files],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     outcomes = json.loads(done.stdout.rsplit("OUTCOMES", 1)[1])

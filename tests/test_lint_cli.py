@@ -159,11 +159,12 @@ def test_an_internal_error_exits_2_without_a_traceback(in_tmp, capsys, monkeypat
     assert err.startswith("kmha-lint: internal error: KeyError: 'surprise'. Please report it")
 
 
-def test_readme_shows_the_real_output_for_the_broken_example(capsys, monkeypatch):
+@pytest.mark.parametrize("page", ["README.md", "docs/linter.md"])
+def test_docs_show_the_real_output_for_the_broken_example(capsys, monkeypatch, page):
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)
-    readme = (root / "README.md").read_text()
-    block = readme.split("$ kmha-lint examples/broken_model.json\n", 1)[1].split("$ echo $?")[0]
+    text = (root / page).read_text()
+    block = text.split("$ kmha-lint examples/broken_model.json\n", 1)[1].split("$ echo $?")[0]
     status, out, _ = run(capsys, "examples/broken_model.json")
     assert status == 1 and out == block
 

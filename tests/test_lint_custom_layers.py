@@ -144,14 +144,13 @@ def test_a_nested_model_called_with_a_dict_is_matched_by_input_name(capsys):
     )
 
 
-def test_the_readme_section_shows_real_output_and_valid_declarations(capsys, monkeypatch):
+def test_the_docs_page_shows_real_output_and_valid_declarations(capsys, monkeypatch):
     root = Path(__file__).resolve().parents[1]
-    section = (root / "README.md").read_text().split("### Custom layers\n", 1)[1]
-    section = section.split("\n### ", 1)[0]
+    section = (root / "docs" / "custom-layers.md").read_text()
     # The example declarations read as settings.
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     table = tomllib.loads(example)["tool"]["kmha-lint"]
-    declared = layer_from_table(table, "README", None).custom_layers
+    declared = layer_from_table(table, "docs/custom-layers.md", None).custom_layers
     assert sorted(declared) == [
         "my_project>PatchEncoder",
         "my_project>PositionEmbedding",

@@ -1,17 +1,18 @@
 """Every output format is a view of one findings model: SARIF validates against the SARIF
 2.1.0 schema (tests/data/sarif-schema-2.1.0.json, the OASIS file), spans have ends, and
-every rule's help link is an anchor that exists in the README."""
+every rule's help link is an anchor that exists on the rules page (docs/rules.md)."""
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
 from kmha_lint.api import lint_paths, lint_text
-from kmha_lint.output import FORMATS, REPOSITORY, help_uri
+from kmha_lint.output import DOCUMENTATION, FORMATS, REPOSITORY, help_uri
 from kmha_lint.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,17 +58,28 @@ def test_sarif_regions_pointers_and_rule_links(findings):
             assert "logicalLocations" not in location
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == finding.code
     for rule in rules:
-        assert rule["helpUri"] == f"{REPOSITORY}/blob/main/README.md#{rule['id'].lower()}"
+        assert rule["helpUri"] == f"{REPOSITORY}/blob/main/docs/rules.md#{rule['id'].lower()}"
+    assert run["tool"]["driver"]["informationUri"] == f"{DOCUMENTATION}/linter.md"
 
 
-def test_every_rule_link_is_an_anchor_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
-    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', readme))
+def test_every_rule_link_is_an_anchor_on_the_rules_page():
+    page = (ROOT / "docs" / "rules.md").read_text()
+    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', page))
     missing = [code for code, rule in RULES.items() if help_uri(rule).split("#")[1] not in anchors]
-    assert not missing, f"README rule table rows without an anchor: {missing}"
-    # and each anchored row names its own rule
+    assert not missing, f"docs/rules.md has no anchor for: {missing}"
+    # and each anchor heads its own rule
     for code in RULES:
-        assert re.search(rf'<a id="{code.lower()}"></a>{code}\b', readme), code
+        assert re.search(rf'<a id="{code.lower()}"></a>{code}\b', page), code
+
+
+def test_links_point_where_pyproject_says_the_documentation_is():
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    assert urls == {"Homepage": REPOSITORY, "Documentation": DOCUMENTATION}
+    # SARIF wants absolute URIs
+    assert all(help_uri(rule).startswith("https://") for rule in RULES.values())
+    # every docs page the links name exists
+    for page in ("rules.md", "linter.md"):
+        assert (ROOT / "docs" / page).is_file()
 
 
 def test_json_output_has_spans_and_the_rule_name(findings):

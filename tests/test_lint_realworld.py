@@ -29,7 +29,7 @@ DECLARED = read_settings_file(str(CORPUS / "kmha-lint.toml")).layer.custom_layer
 MODES = {"undeclared": None, "declared": DECLARED}
 # The issue asks for 90%. Without declarations, what is left are edits inside custom layers
 # (their config, which the linter cannot interpret) or shapes that change only through one;
-# with them, one edit tf.keras cannot see statically either. The README's "Agreement with
+# with them, one edit tf.keras cannot see statically either. docs/agreement.md's "Agreement with
 # Keras" section lists both.
 REQUIRED_DETECTION = {"undeclared": 0.86, "declared": 0.98}
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import kmha_lint.rules as rules_module
+from kmha_lint import rules_page
 from kmha_lint.findings import Issue
 from kmha_lint.problem import Problem
 from kmha_lint.rules import RULE_MODULES, RULES, Rule
@@ -51,20 +52,21 @@ def test_checks_name_rules_by_constant_never_by_code_string():
     assert not offenders, "\n".join(offenders)
 
 
-def test_readme_rule_table_is_the_catalogue():
-    readme = (ROOT / "README.md").read_text()
-    table = dict(
-        (m.group(1), (m.group(2), m.group(3), m.group(4)))
-        for m in re.finditer(
-            r"^\| (?:<a id=\"[a-z0-9]+\"></a>)?(KMHA\d{3}) \| ([a-z0-9-]+) \| "
-            r"(\w+) \| (.*) \|$",
-            readme,
-            re.M,
-        )
+def test_rules_page_is_generated_from_the_catalogue():
+    page = (ROOT / "docs" / "rules.md").read_text()
+    assert page == rules_page.page(), (
+        "docs/rules.md differs from the rule catalogue; regenerate it with "
+        f"`{rules_page.REGENERATE}`"
     )
-    assert set(table) == set(RULES)
+    # each rule: a table row, an anchored heading, and its --explain text
     for code, rule in RULES.items():
-        assert table[code] == (rule.name, rule.severity, rule.summary), code
+        assert (
+            f"| [{code}](#{code.lower()}) | {rule.name} | {rule.severity} | {rule.summary} |"
+            in page
+        )
+        assert f'### <a id="{code.lower()}"></a>{code} `{rule.name}` ({rule.severity})' in page
+        for part in rule.explanation.split("\n"):
+            assert f"\n\n{part}\n" in page, (code, part)
 
 
 def test_issue_holds_the_rule_object():

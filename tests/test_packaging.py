@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory, package_source) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out)]
+        + [str(package_source)],
         check=True,
         capture_output=True,
     )
@@ -36,6 +37,17 @@ def test_wheel_ships_the_schemas(wheel):
     schemas = [n for n in names if n.startswith("kmha_lint/schemas/") and n.endswith(".json")]
     assert "kmha_lint/schemas/keras-model.json" in schemas
     assert len(schemas) > 5
+
+
+def test_wheel_carries_the_apache_licence(wheel):
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    assert "License-Expression: Apache-2.0" in archive.read(metadata).decode()
+    (licence,) = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+    text = archive.read(licence).decode()
+    assert text == (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
 
 
 def test_linter_from_the_wheel_runs_outside_the_repo(wheel, tmp_path):
