@@ -96,7 +96,7 @@ def summarize_keras_model(
     if any(not (layer.builtin or layer.op) for layer in unmodelled):
         notes.append(
             "A custom layer's shapes can be declared under [tool.kmha-lint.custom-layers] "
-            '(README, "Custom layers").'
+            "(docs/custom-layers.md)."
         )
     unknown = sorted({row.class_name for row in rows if row.params is None})
     if unknown:

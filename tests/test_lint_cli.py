@@ -328,3 +328,13 @@ def test_summary_json_carries_the_findings_of_the_json_format(in_tmp, capsys):
     status, out, _ = run(capsys, "--summary", "--format", "json", GOOD, in_tmp / "missing.json")
     (good,) = json.loads(out)
     assert status == 2 and good["findings"] == []  # unreadable input: 2, as a lint
+
+
+def test_linter_page_shows_the_real_summary_of_attention_layers(capsys, monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    command = "--summary tests/fixtures/summary/attention_axes.json"
+    text = (root / "docs" / "linter.md").read_text()
+    block = text.split(f"$ kmha-lint {command}\n", 1)[1].split("```")[0]
+    status, out, _ = run(capsys, *command.split())
+    assert status == 0 and out.rstrip("\n") == block.rstrip("\n")
