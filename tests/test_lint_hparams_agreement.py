@@ -15,6 +15,7 @@ including the parameter count of every model it built. Here the linter must:
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -126,3 +127,20 @@ def test_geometry_equals_the_libraries():
         if got != want:
             wrong.append((entry["file"], got, want))
     assert not wrong, wrong
+
+
+def test_the_families_table_names_every_modelled_family():
+    """docs/hparams.md's families table lists every family the linter models, by the name a
+    config gives it (KerasHub's class_name, transformers' model_type)."""
+    from kmha_lint.hparams import huggingface, kerashub
+
+    page = (Path(__file__).parent.parent / "docs" / "hparams.md").read_text()
+    table = page.split("| Library | Families | Head size |", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([^`]+)`", table))
+    modelled = {
+        name
+        for family_table in (kerashub.FAMILIES, huggingface.FAMILIES)
+        for name, family in family_table.items()
+        if family.modelled and " " not in name  # "gemma3_text (in gemma3)": a nested variant
+    }
+    assert not modelled - named, sorted(modelled - named)
