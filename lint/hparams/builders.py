@@ -6,7 +6,7 @@ so that a family entry states only what is its own.
 
 from __future__ import annotations
 
-from kmha_lint.hparams.spec import DIVISIBLE, FLOORS, Attention, Family, Unit
+from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
 HF = "transformers"
 KH = "keras_hub"
@@ -117,6 +117,34 @@ def hf_decoder(
             **defaults,
         },
         params=params_fn,
+    )
+
+
+def hf_t5_like(name, title, *, params_fn, defaults, **rest):
+    """T5's layout (t5, mt5): ``d_model``, ``num_heads`` of an explicit size ``d_kv``, an
+    encoder and a decoder stack, relative position buckets."""
+    return hf_family(
+        name,
+        title,
+        (Attention("d_model", "num_heads", head_dim="d_kv", derived=EXPLICIT),),
+        layers=("num_layers", "num_decoder_layers"),
+        sizes=(
+            "vocab_size",
+            "d_ff",
+            "relative_attention_num_buckets",
+            "relative_attention_max_distance",
+        ),
+        rates=("dropout_rate", "classifier_dropout"),
+        token_ids=(*HF_TOKENS, "decoder_start_token_id"),
+        defaults={
+            "d_model": 512,
+            "d_kv": 64,
+            "num_decoder_layers": None,
+            "relative_attention_num_buckets": 32,
+            **defaults,
+        },
+        params=params_fn,
+        **rest,
     )
 
 

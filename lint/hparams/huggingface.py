@@ -35,6 +35,7 @@ from kmha_lint.hparams.builders import check_image as _check_image
 from kmha_lint.hparams.builders import hf_bert_like as _bert_like
 from kmha_lint.hparams.builders import hf_decoder as _decoder
 from kmha_lint.hparams.builders import hf_family as _family
+from kmha_lint.hparams.builders import hf_t5_like as _t5_like
 from kmha_lint.hparams.families.moe import mixtral_experts as _mixtral_experts
 from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
 
@@ -328,31 +329,17 @@ FAMILIES: dict[str, Family] = {
             max_position_embeddings=4096,
             pad_token_id=32000,
         ),
-        _family(
+        _t5_like(
             "t5",
             "T5",
-            (Attention("d_model", "num_heads", head_dim="d_kv", derived=EXPLICIT),),
-            layers=("num_layers", "num_decoder_layers"),
-            sizes=(
-                "vocab_size",
-                "d_ff",
-                "relative_attention_num_buckets",
-                "relative_attention_max_distance",
-            ),
-            rates=("dropout_rate", "classifier_dropout"),
-            token_ids=(*_TOKENS, "decoder_start_token_id"),
+            params_fn=params.hf_t5,
             defaults={
                 "vocab_size": 32128,
-                "d_model": 512,
-                "d_kv": 64,
                 "d_ff": 2048,
                 "num_layers": 6,
-                "num_decoder_layers": None,
                 "num_heads": 8,
-                "relative_attention_num_buckets": 32,
                 "feed_forward_proj": "relu",
             },
-            params=params.hf_t5,
         ),
         _family(
             "vit",

@@ -15,7 +15,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kmha_lint.geometry import is_int
-from kmha_lint.hparams.builders import HF_TOKENS, check_image, hf_bert_like, hf_family, kh_family
+from kmha_lint.hparams.builders import (
+    HF_TOKENS,
+    check_image,
+    hf_bert_like,
+    hf_family,
+    hf_t5_like,
+    kh_family,
+)
 from kmha_lint.hparams.builders import kh_mha as _mha
 from kmha_lint.hparams.params import (
     _attention,
@@ -32,7 +39,7 @@ from kmha_lint.hparams.params import (
     hf_t5,
     kh_roberta,
 )
-from kmha_lint.hparams.spec import DIVISIBLE, EXPLICIT, FLOORS, Attention, Family, Unit
+from kmha_lint.hparams.spec import DIVISIBLE, FLOORS, Attention, Family, Unit
 
 # ------------------------------------------------------------------------------------------
 # Shared helpers of this group.
@@ -538,35 +545,21 @@ _HF = (
         forced_eos_token_id=0,
         share_encoder_decoder_embeddings=True,
     ),
-    hf_family(
+    hf_t5_like(
         "mt5",
         "mT5",
-        (Attention("d_model", "num_heads", head_dim="d_kv", derived=EXPLICIT),),
-        layers=("num_layers", "num_decoder_layers"),
-        sizes=(
-            "vocab_size",
-            "d_ff",
-            "relative_attention_num_buckets",
-            "relative_attention_max_distance",
-        ),
-        rates=("dropout_rate", "classifier_dropout"),
-        token_ids=(*HF_TOKENS, "decoder_start_token_id"),
+        params_fn=hf_mt5,
         defaults={
             "vocab_size": 250112,
-            "d_model": 512,
-            "d_kv": 64,
             "d_ff": 1024,
             "num_layers": 8,
-            "num_decoder_layers": None,
             "num_heads": 6,
-            "relative_attention_num_buckets": 32,
             "relative_attention_max_distance": 128,
             "feed_forward_proj": "gated-gelu",
             "pad_token_id": 0,
             "eos_token_id": 1,
             "decoder_start_token_id": 0,
         },
-        params=hf_mt5,
         extra=(_check_feed_forward_proj,),
         # MT5Config.attribute_map
         aliases={
