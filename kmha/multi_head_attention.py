@@ -278,6 +278,15 @@ class MultiHeadAttention(keras.layers.Layer):
         }
         return {**super().get_config(), **config}
 
+    def __call__(self, *args, **kwargs):
+        # Keras's `_maybe_build` reads every input's shape as a list before `build` runs,
+        # which fails on an input of unknown rank (`tf.TensorSpec(None)`) with TensorFlow's
+        # words: say it in kmha's first.
+        for argument, value in _call_arguments(args, kwargs):
+            if _shape_of(_as_mask(value)) is None:
+                self._raise(_unknown_rank_problem(self.name, argument, self._built_rank))
+        return super().__call__(*args, **kwargs)
+
     def build(self, query_shape, value_shape, key_shape=None):
         """Check the input shapes against each other and the config, then build weights.
 
@@ -992,6 +1001,16 @@ def _with_keras_phrase(problem):
     if problem.argument != "key" or (problem.axis or "").endswith("(features)"):
         return problem
     return problem.replace(what=f"{problem.what} ({_KERAS_KEY_VALUE_PHRASE})")
+
+
+_TENSOR_ARGUMENTS = ("query", "value", "key", *_MASK_ARGUMENTS)
+
+
+def _call_arguments(args, kwargs):
+    """(name, value) of the tensors and masks a call was given, positional or by name."""
+    given = dict(zip(_TENSOR_ARGUMENTS, args, strict=False))
+    given.update((k, v) for k, v in kwargs.items() if k in _TENSOR_ARGUMENTS)
+    return [(name, value) for name, value in given.items() if value is not None]
 
 
 def _as_mask(mask):
