@@ -135,6 +135,15 @@ class MultiHeadAttention(keras.layers.Layer):
         self._attention_axes_arg = _validated_axes_type(attention_axes, name)
         # As in Keras: the axes as given until `_build_attention` normalizes them.
         self._attention_axes = self._attention_axes_arg
+        self._geometry = geometry.AttentionConfig(
+            num_heads=self._num_heads,
+            num_key_value_heads=self._num_key_value_heads,
+            key_dim=self._key_dim_arg,
+            value_dim=self._value_dim_arg,
+            d_model=self._d_model,
+            attention_axes=self._attention_axes_arg,
+            sliding_window=self._sliding_window,
+        )
         self._flash_attention = flash_attention
         if flash_attention and keras.backend.backend() == "tensorflow":
             raise ValueError(
@@ -284,7 +293,10 @@ class MultiHeadAttention(keras.layers.Layer):
         # words: say it in kmha's first.
         for argument, value in _call_arguments(args, kwargs):
             if _shape_of(_as_mask(value)) is None:
-                self._raise(_unknown_rank_problem(self.name, argument, self._built_rank))
+                raise geometry.CallError(
+                    geometry.unknown_rank_problem(self.name, argument, self._built_rank),
+                    "unknown_rank",
+                )
         return super().__call__(*args, **kwargs)
 
     def build(self, query_shape, value_shape, key_shape=None):
@@ -296,45 +308,25 @@ class MultiHeadAttention(keras.layers.Layer):
             key_shape: Shape of `key`; defaults to `value_shape`.
         """
         shapes = _input_shapes(query_shape, value_shape, key_shape)
-        rank, axes = self._check_structure(shapes)
-        self._check_static(geometry.input_rules(rank, axes, key_shape is not None), shapes)
-        if self._flash_attention and rank != 3:
+        if self._flash_attention and shapes["query"] is not None and len(shapes["query"]) != 3:
             raise ShapeError(
                 Problem(
                     layer=self.name,
                     argument="query",
                     what="flash attention takes (batch, sequence, features) inputs only",
                     expected="rank 3",
-                    received=f"rank {rank}",
+                    received=f"rank {len(shapes['query'])}",
                     fix="set flash_attention=False for inputs of other ranks",
                 )
             )
-        widths = {}
-        for argument in ("query", "value", "key"):
-            width = shapes[argument][-1]
-            if width is None:
-                raise ShapeError(
-                    Problem(
-                        layer=self.name,
-                        argument=argument,
-                        axis=f"{rank - 1} (features)",
-                        what="the feature axis must be known to size the weights",
-                        expected="an int",
-                        received="None",
-                        fix=f"give `{argument}` a fixed last dimension, e.g. "
-                        "keras.Input(shape=(None, 64))",
-                    )
-                )
-            widths[argument] = int(width)
-        dims = geometry.resolve_head_dims(
-            layer=self.name,
-            num_heads=self._num_heads,
-            num_key_value_heads=self._num_key_value_heads,
-            key_dim=self._key_dim_arg,
-            value_dim=self._value_dim_arg,
-            d_model=self._d_model,
-            query_width=widths["query"],
+        checked = geometry.check_build(
+            self.name,
+            shapes,
+            self._geometry,
+            has_key=key_shape is not None,
+            built_rank=self._built_rank,
         )
+        rank, widths, dims = checked.rank, checked.widths, checked.head_dims
         self._head_dims = dims
         self._key_dim, self._value_dim = dims.key_dim, dims.value_dim
         heads, kv_heads = dims.num_heads, dims.num_key_value_heads
@@ -365,7 +357,7 @@ class MultiHeadAttention(keras.layers.Layer):
         Args:
             rank: The rank of the projected query, key and value tensors (input rank + 1).
         """
-        self._attention_axes = _attention_axes_in_order(
+        self._attention_axes = geometry.normalize_attention_axes(
             self.name, self._attention_axes_arg, rank - 1
         )
         self._dot_product_equation, self._combine_equation, scores_rank = _attention_equations(
@@ -377,71 +369,17 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
 
-    def _raise(self, problem):
-        """Raise ``problem``, keeping Keras's phrase where Keras has a check for it."""
-        raise ShapeError(_with_keras_phrase(problem)) from None
-
-    def _check_structure(self, shapes, use_causal_mask=False):
-        """Ranks, attention axes and mask ranks: what must be settled before any rule."""
-        for argument, shape in shapes.items():
-            if shape is None:
-                self._raise(_unknown_rank_problem(self.name, argument, self._built_rank))
-        rank = len(shapes["query"])
-        try:
-            geometry.check_rank(self.name, "query", rank)
-            if self._built_rank is not None:
-                geometry.check_built_rank(self.name, "query", rank, self._built_rank)
-            for argument in ("value", "key"):
-                geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
-        except ShapeError as error:
-            self._raise(error.problem)
-        axes = _attention_axes_in_order(self.name, self._attention_axes_arg, rank)
-        geometry.check_position_masks(self.name, axes, use_causal_mask, self._sliding_window)
-        for argument in geometry.PADDING_MASK_SOURCES:
-            if argument in shapes:
-                problem = geometry.padding_mask_rank_problem(
-                    self.name, argument, len(shapes[argument]), rank
-                )
-                if problem:
-                    raise ShapeError(problem)
-        if "attention_mask" in shapes:
-            problem = geometry.attention_mask_problem(
-                self.name, shapes["attention_mask"], rank, axes, self._num_heads, shapes
-            )
-            if problem:
-                raise ShapeError(problem)
-            ambiguity = geometry.attention_mask_ambiguity(
-                self.name,
-                shapes["attention_mask"],
-                geometry.scores_shape(rank, axes, self._num_heads, shapes),
-            )
-            if ambiguity:
-                warnings.warn(ambiguity, UserWarning, stacklevel=2)
-        return rank, axes
-
-    def _call_rules(self, shapes, rank, axes, has_key):
-        rules = geometry.input_rules(rank, axes, has_key)
-        rules += geometry.built_width_rules(rank, self._built_widths)
-        for argument in geometry.PADDING_MASK_SOURCES:
-            if argument in shapes:
-                rules += geometry.padding_mask_rules(argument, rank)
-        if "attention_mask" in shapes:
-            rules += geometry.attention_mask_rules(
-                rank, axes, self._num_heads, len(shapes["attention_mask"])
-            )
-        return rules
-
-    def _check_static(self, rules, shapes):
-        """Raise ShapeError for the first rule broken by known sizes; return the rules
-        whose sizes are unknown until run time."""
-        open_rules = []
-        for rule in rules:
-            problem = rule.broken_by(self.name, shapes)
-            if problem:
-                self._raise(problem)
-            if None in rule.sizes(shapes):
-                open_rules.append(rule)
-        return open_rules
+    def _check_call(self, shapes, has_key, use_causal_mask=False):
+        """`geometry.check_call` with this layer's settings and built state."""
+        return geometry.check_call(
+            self.name,
+            shapes,
+            self._geometry,
+            has_key=has_key,
+            use_causal_mask=use_causal_mask,
+            built_rank=self._built_rank,
+            built_widths=self._built_widths,
+        )
 
     def _validate(self, tensors, has_key, use_causal_mask):
         """All call-time checks. Returns the tensors, gated by graph assertions when
@@ -450,16 +388,12 @@ class MultiHeadAttention(keras.layers.Layer):
         signature = (tuple(shapes.items()), has_key, use_causal_mask)
         checked = self._checked.get(signature)
         if checked is None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                rank, axes = self._check_structure(shapes, use_causal_mask)
-            for warning in caught:
-                warnings.warn(warning.message, warning.category, stacklevel=3)
-            open_rules = self._check_static(self._call_rules(shapes, rank, axes, has_key), shapes)
-            if not caught and None not in shapes.values():
-                self._checked.add(signature, (rank, axes, open_rules))
-        else:
-            rank, axes, open_rules = checked
+            checked = self._check_call(shapes, has_key, use_causal_mask)
+            if checked.warning:
+                warnings.warn(checked.warning, UserWarning, stacklevel=3)
+            elif None not in shapes.values():
+                self._checked.add(signature, checked)
+        rank, axes, open_rules = checked.rank, checked.axes, checked.open_rules
         in_graph = graph_assertions.supported()
         if in_graph and graph_assertions.in_xla():
             # XLA drops Assert ops (and has no kernel for the string ops of their
@@ -488,7 +422,7 @@ class MultiHeadAttention(keras.layers.Layer):
         others = [r for r in open_rules if r.argument != "attention_mask" and r not in fixed]
         for rule in fixed + others:
             received, expected = rule.sizes(shapes)
-            problem = _with_keras_phrase(
+            problem = geometry.with_keras_phrase(
                 rule.problem(
                     self.name,
                     RUNTIME_RECEIVED if received is None or rule in fixed else received,
@@ -543,7 +477,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 expected = rule.reference
             else:
                 expected = (tensors[rule.reference[0]], rule.reference[1])
-            problem = _with_keras_phrase(
+            problem = geometry.with_keras_phrase(
                 rule.problem(
                     self.name,
                     "the tensor's value count above",
@@ -695,7 +629,9 @@ class MultiHeadAttention(keras.layers.Layer):
             return None
         combined = auto[0]
         for mask in auto[1:]:
-            combined = ops.logical_and(combined, mask)
+            # `where` rather than `logical_and`: TensorFlow's LogicalAnd broadcasts only up
+            # to rank 5, and rank-5 inputs have rank-6 masks.
+            combined = ops.where(mask, combined, False)
         return combined
 
     def _compute_causal_mask(self, query, value=None):
@@ -918,8 +854,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         shapes = _input_shapes(query_shape, value_shape, key_shape)
-        rank, axes = self._check_structure(shapes)
-        self._check_static(self._call_rules(shapes, rank, axes, key_shape is not None), shapes)
+        self._check_call(shapes, key_shape is not None)
         return self._output_shape_for(shapes["query"])
 
     def _output_shape_for(self, query_shape):
@@ -951,8 +886,10 @@ class MultiHeadAttention(keras.layers.Layer):
         }
         tensors = {k: v for k, v in tensors.items() if v is not None}
         shapes = {k: _shape_of(v) for k, v in tensors.items()}
-        rank, axes = self._check_structure(shapes, use_causal_mask)
-        self._check_static(self._call_rules(shapes, rank, axes, key is not None), shapes)
+        checked = self._check_call(shapes, key is not None, use_causal_mask)
+        if checked.warning:
+            warnings.warn(checked.warning, UserWarning, stacklevel=2)
+        rank, axes = checked.rank, checked.axes
         for argument in _MASK_ARGUMENTS:
             if argument in tensors:
                 # A constant mask (NumPy, list) is checked here, at symbolic use.
@@ -991,17 +928,6 @@ class _CheckedShapes:
 
 
 _MASK_ARGUMENTS = ("query_mask", "value_mask", "key_mask", "attention_mask")
-
-# Keras's phrase for the key/value checks, kept in kmha's message so that code matching
-# Keras's errors keeps working.
-_KERAS_KEY_VALUE_PHRASE = "all dimensions of `value` and `key`, except the last one, must be equal"
-
-
-def _with_keras_phrase(problem):
-    if problem.argument != "key" or (problem.axis or "").endswith("(features)"):
-        return problem
-    return problem.replace(what=f"{problem.what} ({_KERAS_KEY_VALUE_PHRASE})")
-
 
 _TENSOR_ARGUMENTS = ("query", "value", "key", *_MASK_ARGUMENTS)
 
@@ -1218,20 +1144,6 @@ def _mask_to_heads_first(mask, q_shape, key_attn, nb):
     )
 
 
-def _attention_axes_in_order(layer: str, attention_axes: object, rank: int) -> tuple[int, ...]:
-    """Attention axes as non-negative indices, in the order given (as Keras keeps them).
-
-    Validated like `geometry.normalize_attention_axes`; repeated axes are kept once. The order sets
-    the layout of the attention scores and of ``attention_mask``: (batch dims..., H,
-    query attention axes in this order..., key attention axes in this order...).
-    """
-    geometry.normalize_attention_axes(layer, attention_axes, rank)  # raises for invalid axes
-    if attention_axes is None:
-        return tuple(range(1, rank - 1))
-    axes = (attention_axes,) if isinstance(attention_axes, numbers.Integral) else attention_axes
-    return tuple(dict.fromkeys(int(axis) % rank for axis in axes))
-
-
 def _additive_mask_problem(layer: str, argument: str, received: str) -> Problem:
     """A float mask holding negative values: an additive mask passed as a boolean one."""
     return Problem(
@@ -1243,25 +1155,6 @@ def _additive_mask_problem(layer: str, argument: str, received: str) -> Problem:
         expected="a boolean mask, or numbers where nonzero means attend",
         received=received,
         fix=f"convert it: `{argument} = additive == 0` (or `additive > -1`)",
-    )
-
-
-def _unknown_rank_problem(layer: str, argument: str, built_rank: int | None) -> Problem:
-    """An input whose rank is unknown while tracing (e.g. ``tf.TensorSpec(None)``)."""
-    rank = built_rank or 3
-    return Problem(
-        layer=layer,
-        argument=argument,
-        what="the rank is unknown while tracing, so no shape rule can be checked",
-        expected=f"a known rank (rank {rank}"
-        + (
-            ", the rank this layer was built for)"
-            if built_rank
-            else " or more: (batch, ..., features))"
-        ),
-        received="a tensor of unknown rank",
-        fix="give the tf.function an input_signature with a rank, e.g. "
-        "tf.TensorSpec([None, None, 64]), or `tf.ensure_shape` the input",
     )
 
 
