@@ -597,10 +597,12 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _fused_attention_pays(self, query):
         """Whether the backend's fused `ops.dot_product_attention` beats kmha's own
-        matmul/softmax sequence here (the benchmark decides): on torch and JAX always; on
-        TensorFlow only eagerly (fewer ops to dispatch), since in a graph kmha's sequence
-        is the faster one."""
+        matmul/softmax sequence here (benchmarks/attention_speed.py decides): on torch and
+        JAX (where its kernel takes the shapes), and on TensorFlow only eagerly (fewer ops
+        to dispatch); in a TensorFlow graph kmha's sequence is the faster one."""
         backend = keras.backend.backend()
+        if backend == "jax" and self._key_dim != self._value_dim:
+            return False  # jax.nn.dot_product_attention needs equal key and value head sizes
         if backend != "tensorflow":
             return True
         import tensorflow as tf
