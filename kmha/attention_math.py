@@ -39,9 +39,11 @@ def as_bool(mask):
 
 
 def expand_dims(x, axis):
-    """`ops.expand_dims` that keeps NumPy arrays NumPy."""
+    """`ops.expand_dims` that keeps NumPy arrays NumPy (as a reshape: a view, and a
+    fraction of `np.expand_dims`'s Python time, which counts in eager calls)."""
     if isinstance(x, np.ndarray):
-        return np.expand_dims(x, axis)
+        axis = axis if axis >= 0 else x.ndim + 1 + axis
+        return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
     return ops.expand_dims(x, axis)
 
 

@@ -27,7 +27,10 @@ from kmha import graph_assertions
 
 def reject_unknown_rank(layer, args, kwargs):
     """Raise for a call input of unknown rank (`tf.TensorSpec(None)`), before Keras's
-    `_maybe_build` reads every input's shape as a list and fails in TensorFlow's words."""
+    `_maybe_build` reads every input's shape as a list and fails in TensorFlow's words.
+    Only TensorFlow has tensors of unknown rank."""
+    if keras.backend.backend() != "tensorflow":
+        return
     for argument, value in call_arguments(args, kwargs):
         if shape_of(as_mask(value)) is None:
             raise geometry.CallError(
