@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import math
-import numbers
-import string
 import warnings
 
 import keras
 import numpy as np
 from keras import ops
 from kmha_lint import geometry
-from kmha_lint.problem import RUNTIME_EXPECTED, RUNTIME_RECEIVED, Problem, ShapeError
+from kmha_lint.problem import Problem, ShapeError
 
-from kmha import graph_assertions
+from kmha import attention_math, checks
 from kmha.head_projection import HeadProjection
 
 
@@ -131,10 +129,19 @@ class MultiHeadAttention(keras.layers.Layer):
             sliding_window, "sliding_window", layer=name, allow_none=True
         )
         self._dropout = geometry.as_rate(dropout, "dropout", layer=name)
-        self._output_shape = _validated_output_shape(output_shape, name)
-        self._attention_axes_arg = _validated_axes_type(attention_axes, name)
+        self._output_shape = checks.validated_output_shape(output_shape, name)
+        self._attention_axes_arg = checks.validated_axes_type(attention_axes, name)
         # As in Keras: the axes as given until `_build_attention` normalizes them.
         self._attention_axes = self._attention_axes_arg
+        self._geometry = geometry.AttentionConfig(
+            num_heads=self._num_heads,
+            num_key_value_heads=self._num_key_value_heads,
+            key_dim=self._key_dim_arg,
+            value_dim=self._value_dim_arg,
+            d_model=self._d_model,
+            attention_axes=self._attention_axes_arg,
+            sliding_window=self._sliding_window,
+        )
         self._flash_attention = flash_attention
         if flash_attention and keras.backend.backend() == "tensorflow":
             raise ValueError(
@@ -164,7 +171,7 @@ class MultiHeadAttention(keras.layers.Layer):
         # Shapes that passed every static check (a call's shape signature -> its rank,
         # axes and the rules left for run time), so that repeated eager calls with the
         # same shapes pay for the checks once. Cleared when the layer is (re)built.
-        self._checked = _CheckedShapes()
+        self._checked = checks.CheckedShapes()
         self._inverse_sqrt_key_dim = None
 
         # Sublayers are EinsumDense layers, created here in Keras's weight order; `build`
@@ -278,6 +285,13 @@ class MultiHeadAttention(keras.layers.Layer):
         }
         return {**super().get_config(), **config}
 
+    def __call__(self, *args, **kwargs):
+        # Keras's `_maybe_build` reads every input's shape as a list before `build` runs,
+        # which fails on an input of unknown rank (`tf.TensorSpec(None)`) with TensorFlow's
+        # words: say it in kmha's first.
+        checks.reject_unknown_rank(self, args, kwargs)
+        return super().__call__(*args, **kwargs)
+
     def build(self, query_shape, value_shape, key_shape=None):
         """Check the input shapes against each other and the config, then build weights.
 
@@ -286,46 +300,26 @@ class MultiHeadAttention(keras.layers.Layer):
             value_shape: Shape of `value`.
             key_shape: Shape of `key`; defaults to `value_shape`.
         """
-        shapes = _input_shapes(query_shape, value_shape, key_shape)
-        rank, axes = self._check_structure(shapes)
-        self._check_static(geometry.input_rules(rank, axes, key_shape is not None), shapes)
-        if self._flash_attention and rank != 3:
+        shapes = checks.input_shapes(query_shape, value_shape, key_shape)
+        if self._flash_attention and shapes["query"] is not None and len(shapes["query"]) != 3:
             raise ShapeError(
                 Problem(
                     layer=self.name,
                     argument="query",
                     what="flash attention takes (batch, sequence, features) inputs only",
                     expected="rank 3",
-                    received=f"rank {rank}",
+                    received=f"rank {len(shapes['query'])}",
                     fix="set flash_attention=False for inputs of other ranks",
                 )
             )
-        widths = {}
-        for argument in ("query", "value", "key"):
-            width = shapes[argument][-1]
-            if width is None:
-                raise ShapeError(
-                    Problem(
-                        layer=self.name,
-                        argument=argument,
-                        axis=f"{rank - 1} (features)",
-                        what="the feature axis must be known to size the weights",
-                        expected="an int",
-                        received="None",
-                        fix=f"give `{argument}` a fixed last dimension, e.g. "
-                        "keras.Input(shape=(None, 64))",
-                    )
-                )
-            widths[argument] = int(width)
-        dims = geometry.resolve_head_dims(
-            layer=self.name,
-            num_heads=self._num_heads,
-            num_key_value_heads=self._num_key_value_heads,
-            key_dim=self._key_dim_arg,
-            value_dim=self._value_dim_arg,
-            d_model=self._d_model,
-            query_width=widths["query"],
+        checked = geometry.check_build(
+            self.name,
+            shapes,
+            self._geometry,
+            has_key=key_shape is not None,
+            built_rank=self._built_rank,
         )
+        rank, widths, dims = checked.rank, checked.widths, checked.head_dims
         self._head_dims = dims
         self._key_dim, self._value_dim = dims.key_dim, dims.value_dim
         heads, kv_heads = dims.num_heads, dims.num_key_value_heads
@@ -356,217 +350,16 @@ class MultiHeadAttention(keras.layers.Layer):
         Args:
             rank: The rank of the projected query, key and value tensors (input rank + 1).
         """
-        self._attention_axes = _attention_axes_in_order(
+        self._attention_axes = geometry.normalize_attention_axes(
             self.name, self._attention_axes_arg, rank - 1
         )
-        self._dot_product_equation, self._combine_equation, scores_rank = _attention_equations(
-            rank, self._attention_axes
-        )
+        equations = attention_math.attention_equations(rank, self._attention_axes)
+        self._dot_product_equation, self._combine_equation, scores_rank = equations
         n_attn = len(self._attention_axes)
         self._softmax = keras.layers.Softmax(
             axis=tuple(range(scores_rank - n_attn, scores_rank)), dtype=self.dtype_policy
         )
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
-
-    def _raise(self, problem):
-        """Raise ``problem``, keeping Keras's phrase where Keras has a check for it."""
-        raise ShapeError(_with_keras_phrase(problem)) from None
-
-    def _check_structure(self, shapes, use_causal_mask=False):
-        """Ranks, attention axes and mask ranks: what must be settled before any rule."""
-        for argument, shape in shapes.items():
-            if shape is None:
-                self._raise(_unknown_rank_problem(self.name, argument, self._built_rank))
-        rank = len(shapes["query"])
-        try:
-            geometry.check_rank(self.name, "query", rank)
-            if self._built_rank is not None:
-                geometry.check_built_rank(self.name, "query", rank, self._built_rank)
-            for argument in ("value", "key"):
-                geometry.check_rank(self.name, argument, len(shapes[argument]), expected=rank)
-        except ShapeError as error:
-            self._raise(error.problem)
-        axes = _attention_axes_in_order(self.name, self._attention_axes_arg, rank)
-        geometry.check_position_masks(self.name, axes, use_causal_mask, self._sliding_window)
-        for argument in geometry.PADDING_MASK_SOURCES:
-            if argument in shapes:
-                problem = geometry.padding_mask_rank_problem(
-                    self.name, argument, len(shapes[argument]), rank
-                )
-                if problem:
-                    raise ShapeError(problem)
-        if "attention_mask" in shapes:
-            problem = geometry.attention_mask_problem(
-                self.name, shapes["attention_mask"], rank, axes, self._num_heads, shapes
-            )
-            if problem:
-                raise ShapeError(problem)
-            ambiguity = geometry.attention_mask_ambiguity(
-                self.name,
-                shapes["attention_mask"],
-                geometry.scores_shape(rank, axes, self._num_heads, shapes),
-            )
-            if ambiguity:
-                warnings.warn(ambiguity, UserWarning, stacklevel=2)
-        return rank, axes
-
-    def _call_rules(self, shapes, rank, axes, has_key):
-        rules = geometry.input_rules(rank, axes, has_key)
-        rules += geometry.built_width_rules(rank, self._built_widths)
-        for argument in geometry.PADDING_MASK_SOURCES:
-            if argument in shapes:
-                rules += geometry.padding_mask_rules(argument, rank)
-        if "attention_mask" in shapes:
-            rules += geometry.attention_mask_rules(
-                rank, axes, self._num_heads, len(shapes["attention_mask"])
-            )
-        return rules
-
-    def _check_static(self, rules, shapes):
-        """Raise ShapeError for the first rule broken by known sizes; return the rules
-        whose sizes are unknown until run time."""
-        open_rules = []
-        for rule in rules:
-            problem = rule.broken_by(self.name, shapes)
-            if problem:
-                self._raise(problem)
-            if None in rule.sizes(shapes):
-                open_rules.append(rule)
-        return open_rules
-
-    def _validate(self, tensors, has_key, use_causal_mask):
-        """All call-time checks. Returns the tensors, gated by graph assertions when
-        some sizes are only known at run time."""
-        shapes = {k: _shape_of(v) for k, v in tensors.items()}
-        signature = (tuple(shapes.items()), has_key, use_causal_mask)
-        checked = self._checked.get(signature)
-        if checked is None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                rank, axes = self._check_structure(shapes, use_causal_mask)
-            for warning in caught:
-                warnings.warn(warning.message, warning.category, stacklevel=3)
-            open_rules = self._check_static(self._call_rules(shapes, rank, axes, has_key), shapes)
-            if not caught and None not in shapes.values():
-                self._checked.add(signature, (rank, axes, open_rules))
-        else:
-            rank, axes, open_rules = checked
-        in_graph = graph_assertions.supported()
-        if in_graph and graph_assertions.in_xla():
-            # XLA drops Assert ops (and has no kernel for the string ops of their
-            # messages): checks that survive are shape ops named after the check, which
-            # fail while XLA compiles for the actual sizes. Mask values cannot be checked.
-            return self._xla_checks(tensors, open_rules)
-        assertions = []
-        for argument in _MASK_ARGUMENTS:
-            if argument in tensors:
-                assertion = self._check_additive(argument, tensors[argument], in_graph)
-                if assertion is not None:
-                    assertions.append(assertion)
-        if not in_graph:
-            return tensors
-        # Sizes fixed in a signature are checked too: a SavedModel signature function
-        # does not check its inputs against its TensorSpecs.
-        ranks = [
-            graph_assertions.assert_rank(
-                _runtime_rank_problem(self.name, argument, rank), tensors[argument], rank
-            )
-            for argument in ("query", "value", "key")
-        ]
-        fixed = geometry.built_width_rules(rank, self._built_widths)
-        if any(rule.argument == "attention_mask" for rule in open_rules):
-            assertions.append(self._attention_mask_assertion(tensors, shapes, rank, axes))
-        others = [r for r in open_rules if r.argument != "attention_mask" and r not in fixed]
-        for rule in fixed + others:
-            received, expected = rule.sizes(shapes)
-            problem = _with_keras_phrase(
-                rule.problem(
-                    self.name,
-                    RUNTIME_RECEIVED if received is None or rule in fixed else received,
-                    RUNTIME_EXPECTED if expected is None else expected,
-                )
-            )
-            if isinstance(rule.reference, int):
-                reference = rule.reference
-            else:
-                reference = (tensors[rule.reference[0]], rule.reference[1])
-            assertions.append(
-                graph_assertions.assert_dim(
-                    problem,
-                    (tensors[rule.argument], rule.axis),
-                    reference,
-                    rule.broadcast,
-                    after=ranks,
-                )
-            )
-        names = list(tensors)
-        gated = graph_assertions.after(ranks + assertions, [tensors[n] for n in names])
-        return dict(zip(names, gated, strict=True))
-
-    def _check_additive(self, argument, mask, in_graph):
-        """A float mask holding negative values is an additive mask: raise (or, when its
-        values are only known at run time, return a graph assertion)."""
-        dtype = keras.backend.standardize_dtype(mask.dtype)
-        if "float" not in dtype or isinstance(mask, keras.KerasTensor):
-            return None
-        if in_graph:
-            problem = _additive_mask_problem(
-                self.name, argument, f"a {dtype} mask whose minimum is {RUNTIME_RECEIVED}"
-            )
-            return graph_assertions.assert_not_negative(problem, mask)
-        if _is_traced(mask):
-            return None
-        values = ops.convert_to_numpy(mask)
-        if values.size and values.min() < 0:
-            raise ShapeError(
-                _additive_mask_problem(
-                    self.name, argument, f"a {dtype} mask whose minimum is {values.min():g}"
-                )
-            )
-        return None
-
-    def _xla_checks(self, tensors, open_rules):
-        """Under XLA: one named shape op per open rule (see `graph_assertions.xla_check`),
-        its name the whole kmha message; XLA reports the sizes in its own words."""
-        checks = []
-        for rule in open_rules:
-            if isinstance(rule.reference, int):
-                expected = rule.reference
-            else:
-                expected = (tensors[rule.reference[0]], rule.reference[1])
-            problem = _with_keras_phrase(
-                rule.problem(
-                    self.name,
-                    "the tensor's value count above",
-                    "the requested shape above",
-                )
-            )
-            checks.append(
-                graph_assertions.xla_check(
-                    f"kmha.ShapeError: {problem.message()}",
-                    (tensors[rule.argument], rule.axis),
-                    expected,
-                    rule.broadcast,
-                )
-            )
-        if not checks:
-            return tensors
-        return {**tensors, "query": graph_assertions.depend_in_xla(tensors["query"], checks)}
-
-    def _attention_mask_assertion(self, tensors, shapes, rank, axes):
-        labels, sources, form = geometry.attention_mask_layout(rank, axes, self._num_heads)
-        sizes = [
-            src
-            if isinstance(src, int)
-            else (shapes[src[0]][src[1]] or ops.shape(tensors[src[0]])[src[1]])
-            for src in sources
-        ]
-        rules = geometry.attention_mask_rules(
-            rank, axes, self._num_heads, len(shapes["attention_mask"])
-        )
-        return graph_assertions.assert_attention_mask(
-            self.name, tensors["attention_mask"], rules, sizes, labels, form
-        )
 
     def call(
         self,
@@ -582,17 +375,11 @@ class MultiHeadAttention(keras.layers.Layer):
         use_causal_mask=False,
     ):
         has_key = key is not None
-        given = {
-            "query": query,
-            "value": value,
-            "key": key if has_key else value,
-            "query_mask": _as_mask(query_mask),
-            "value_mask": _as_mask(value_mask),
-            "key_mask": _as_mask(key_mask),
-            "attention_mask": _as_mask(attention_mask),
-        }
-        t = self._validate(
-            {k: v for k, v in given.items() if v is not None}, has_key, use_causal_mask
+        t = checks.validate(
+            self,
+            _given(query, value, key, query_mask, value_mask, key_mask, attention_mask),
+            has_key,
+            use_causal_mask,
         )
         mask = self._compute_attention_mask(
             t["query"],
@@ -647,26 +434,14 @@ class MultiHeadAttention(keras.layers.Layer):
             The combined boolean mask, or None when there is none.
         """
         rank = len(query.shape)
-        axes = _built_axes(self._attention_axes, rank)
-        batch_dims = [a for a in range(rank - 1) if a not in axes]
-        nb, n_attn = len(batch_dims), len(axes)
-        auto = []
-
-        def padding(mask, is_query):
-            mask = ops.cast(mask, "bool")
-            if rank > 3:
-                mask = ops.transpose(mask, batch_dims + list(axes))
-            for _ in range(n_attn):
-                # Query masks get size-1 key axes after them; value/key masks get size-1
-                # query axes before them.
-                mask = ops.expand_dims(mask, -1 if is_query else nb)
-            return mask
-
+        axes = attention_math.attention_axes_or_default(self._attention_axes, rank)
+        batch_dims = rank - 1 - len(axes)
+        masks = []
         if query_mask is not None:
-            auto.append(padding(query_mask, True))
+            masks.append(attention_math.padding_mask_to_scores(query_mask, rank, axes, True))
         for mask in (value_mask, key_mask):
             if mask is not None:
-                auto.append(padding(mask, False))
+                masks.append(attention_math.padding_mask_to_scores(mask, rank, axes, False))
         position = []
         if use_causal_mask:
             position.append(self._compute_causal_mask(query, value))
@@ -674,20 +449,18 @@ class MultiHeadAttention(keras.layers.Layer):
             position.append(self._compute_sliding_window_mask(query, value))
         for mask in position:
             # (1, T, S) -> (1,) * batch dims + (T, S)
-            auto.append(_leading_ones(ops.squeeze(mask, 0), nb))
+            mask = ops.squeeze(mask, 0)
+            for _ in range(batch_dims):
+                mask = ops.expand_dims(mask, 0)
+            masks.append(mask)
         if attention_mask is not None:
-            attention_mask = _as_bool(attention_mask)
-            for _ in range(nb + 2 * n_attn - len(attention_mask.shape)):
-                attention_mask = _expand_dims(attention_mask, -2 * n_attn - 1)
-            if len(attention_mask.shape) > nb + 2 * n_attn:  # it has a heads axis
-                auto = [ops.expand_dims(mask, nb) for mask in auto]
-            auto.append(attention_mask)
-        if not auto:
-            return None
-        combined = auto[0]
-        for mask in auto[1:]:
-            combined = ops.logical_and(combined, mask)
-        return combined
+            attention_mask = attention_math.align_to_scores(
+                attention_math.as_bool(attention_mask), batch_dims + 2 * len(axes), len(axes)
+            )
+            if len(attention_mask.shape) > batch_dims + 2 * len(axes):  # it has a heads axis
+                masks = [ops.expand_dims(mask, batch_dims) for mask in masks]
+            masks.append(attention_mask)
+        return attention_math.all_of(masks) if masks else None
 
     def _compute_causal_mask(self, query, value=None):
         """A (1, T, S) lower-triangular boolean mask along the attention axis.
@@ -699,19 +472,19 @@ class MultiHeadAttention(keras.layers.Layer):
         Returns:
             mask: ``(1, T, S)``, True where the key position is not after the query's.
         """
-        rows, cols = self._positions(query, value)
-        return ops.expand_dims(ops.greater_equal(rows, cols), 0)
+        return attention_math.causal_mask(*self._lengths(query, value))
 
     def _compute_sliding_window_mask(self, query, value=None):
         """A (1, T, S) band: True where |query position - key position| < sliding_window."""
-        rows, cols = self._positions(query, value)
-        return ops.expand_dims(ops.less(ops.abs(rows - cols), self._sliding_window), 0)
+        return attention_math.sliding_window_mask(
+            *self._lengths(query, value), self._sliding_window
+        )
 
-    def _positions(self, query, value):
-        axis = _built_axes(self._attention_axes, len(query.shape))[0]
-        t = _dim(query, axis)
-        s = t if value is None else _dim(value, axis)
-        return ops.expand_dims(ops.arange(t), 1), ops.expand_dims(ops.arange(s), 0)
+    def _lengths(self, query, value):
+        """(T, S) along the single attention axis."""
+        axis = attention_math.attention_axes_or_default(self._attention_axes, len(query.shape))[0]
+        length = attention_math.dim(query, axis)
+        return length, length if value is None else attention_math.dim(value, axis)
 
     def _masked_softmax(self, attention_scores, attention_mask=None):
         """Softmax over the key attention axes, masked where ``attention_mask`` is False.
@@ -720,9 +493,9 @@ class MultiHeadAttention(keras.layers.Layer):
         before the query attention axes (the heads axis first).
         """
         if attention_mask is not None:
-            axis = -len(self._attention_axes) * 2 - 1
-            for _ in range(len(attention_scores.shape) - len(attention_mask.shape)):
-                attention_mask = ops.expand_dims(attention_mask, axis)
+            attention_mask = attention_math.align_to_scores(
+                attention_mask, len(attention_scores.shape), len(self._attention_axes)
+            )
         return self._softmax(attention_scores, mask=attention_mask)
 
     def _compute_attention(
@@ -738,8 +511,8 @@ class MultiHeadAttention(keras.layers.Layer):
         """Dot-product attention on projected tensors: Keras's override point.
 
         Subclasses may override it with Keras's signature; the layer's `call` honours
-        the override. The default is kmha's fast path (or Keras's einsum and masked
-        softmax when `_masked_softmax` is overridden).
+        the override. The default is kmha's path (or Keras's einsum and masked softmax
+        when `_masked_softmax` is overridden).
 
         Args:
             query: Projected query ``(B, T, N, key_dim)``.
@@ -754,7 +527,7 @@ class MultiHeadAttention(keras.layers.Layer):
         Returns:
             attention_output: ``(B, T, N, value_dim)``.
             attention_scores: ``(B, N, T, S)`` probabilities, or None when not requested
-                on the fast path.
+                on the fused path.
         """
         if self._flash_attention and return_attention_scores:
             raise ValueError(
@@ -762,40 +535,81 @@ class MultiHeadAttention(keras.layers.Layer):
                 "attention is enabled. Please disable flash attention to access attention "
                 "scores. Fix: set flash_attention=False, or return_attention_scores=False."
             )
+        # Subclasses and Keras's tests call this hook directly, with NumPy arrays too.
+        query, key, value = (
+            ops.convert_to_tensor(x) if isinstance(x, np.ndarray) else x
+            for x in (query, key, value)
+        )
         rank = len(query.shape) - 1
-        axes = _built_axes(self._attention_axes, rank)
-        n_attn = len(axes)
+        axes = attention_math.attention_axes_or_default(self._attention_axes, rank)
         if use_causal_mask:
             causal = self._compute_causal_mask(query, value)
             attention_mask = (
                 causal
                 if attention_mask is None
-                else ops.logical_and(ops.cast(attention_mask, "bool"), causal)
+                else attention_math.all_of([attention_math.as_bool(attention_mask), causal])
             )
         mask = None
         if attention_mask is not None:
-            mask = _as_bool(attention_mask)
-            scores_rank = rank + n_attn
-            for _ in range(scores_rank - len(mask.shape)):
-                mask = _expand_dims(mask, -2 * n_attn - 1)
-            self._check_scores_mask(mask, query, key, rank, axes)
+            mask = attention_math.align_to_scores(
+                attention_math.as_bool(attention_mask), rank + len(axes), len(axes)
+            )
+            checks.check_scores_mask(self, mask, query, key, rank, axes)
         if type(self)._masked_softmax is not MultiHeadAttention._masked_softmax:
             return self._einsum_attention(query, key, value, mask, training)
-        return self._attend(query, key, value, mask, rank, axes, training, return_attention_scores)
-
-    def _check_scores_mask(self, mask, query, key, rank, axes):
-        """A static check of the mask `_compute_attention` receives (subclasses may call
-        it directly, with masks `call` never saw)."""
-        signature = ("scores mask", tuple(mask.shape), tuple(query.shape), tuple(key.shape))
-        if signature in self._checked:
-            return
-        dims = {"query": tuple(query.shape[:-1]), "value": tuple(key.shape[:-1])}
-        problem = geometry.attention_mask_problem(
-            self.name, tuple(mask.shape), rank, axes, self._num_heads, dims
+        dropout = self._dropout > 0 and training
+        if self._flash_attention or (
+            rank == 3
+            and not return_attention_scores
+            and not dropout
+            and self._fused_attention_pays(query)
+        ):
+            scale = self._inverse_sqrt_key_dim
+            if keras.backend.backend() == "tensorflow":
+                # The query is scaled first, as on kmha's own path, so that eager and graph
+                # results agree to the bit (a SavedModel answers as the eager model does).
+                query, scale = attention_math.scale_query(query, scale), 1.0
+            output = attention_math.fused_attention(
+                query, key, value, mask, scale=scale, flash_attention=self._fused_kernel()
+            )
+            return output, None
+        return attention_math.attend(
+            query,
+            key,
+            value,
+            mask,
+            rank=rank,
+            axes=axes,
+            num_key_value_heads=self.num_key_value_heads,
+            scale=self._inverse_sqrt_key_dim,
+            dropout=(lambda p: self._dropout_layer(p, training=training)) if dropout else None,
+            return_scores=return_attention_scores,
         )
-        if problem:
-            raise ShapeError(problem)
-        self._checked.add(signature, True)
+
+    def _fused_kernel(self):
+        """`flash_attention` for `ops.dot_product_attention`. Left None ("if available") on
+        JAX; False on torch unless asked for, where torch's own kernel selection still
+        picks a fused kernel, and Keras's availability probe would break torch.compile's
+        graph (it builds an SDPAParams object Dynamo cannot trace)."""
+        if self._flash_attention:
+            return True
+        return None if keras.backend.backend() == "jax" else False
+
+    def _fused_attention_pays(self, query):
+        """Whether the backend's fused `ops.dot_product_attention` beats kmha's own
+        matmul/softmax sequence here; benchmarks/attention_speed.py measured, for a
+        training step: on torch the two are even (both run at the machine's matmul rate),
+        and the fused call is what torch.compile and GPUs want; on JAX kmha's sequence is
+        faster (0.73-0.82x the fused call on the benchmark shapes, CPU); on TensorFlow the
+        fused call wins only eagerly (fewer ops to dispatch)."""
+        backend = keras.backend.backend()
+        if backend == "torch":
+            return True
+        if backend == "jax":
+            return False
+        import tensorflow as tf
+
+        return tf.executing_eagerly() and self.num_key_value_heads == self._num_heads
 
     def _einsum_attention(self, query, key, value, mask, training):
         """Keras's computation: einsum, `_masked_softmax`, dropout, einsum."""
@@ -803,114 +617,15 @@ class MultiHeadAttention(keras.layers.Layer):
         if group > 1:
             key = ops.repeat(key, group, axis=-2)
             value = ops.repeat(value, group, axis=-2)
-        query = ops.multiply(query, ops.cast(self._inverse_sqrt_key_dim, query.dtype))
+        query = attention_math.scale_query(query, self._inverse_sqrt_key_dim)
         scores = ops.einsum(self._dot_product_equation, key, query)
         scores = self._masked_softmax(scores, mask)
         dropped = self._dropout_layer(scores, training=training) if self._dropout else scores
         return ops.einsum(self._combine_equation, dropped, value), scores
 
-    def _attend(self, q, k, v, mask, rank, axes, training, return_scores):
-        """Scaled dot-product attention on projected (B, ..., heads, dim) tensors.
-
-        Works on (N, heads, T, dim) views: N folds the batch-like axes, T and S fold the
-        attention axes (for rank-3 inputs these are plain transposes). Grouped key/value
-        heads are shared by folding each group's query heads into the T axis instead of
-        repeating keys and values.
-        """
-        if self._flash_attention:
-            return self._fused_attention(q, k, v, mask), None
-        if (
-            rank == 3
-            and self.num_key_value_heads == self._num_heads
-            and not return_scores
-            and not (self._dropout and training)
-            and _tensorflow_eager()
-        ):
-            # Eagerly, each op costs a Python dispatch: the backend's dot-product
-            # attention (two einsums, one softmax) is the shortest sequence there.
-            # The query is scaled first, as on the graph path, so that eager and graph
-            # results agree to the bit (a SavedModel answers as the eager model does).
-            q = q * ops.convert_to_tensor(self._inverse_sqrt_key_dim, dtype=q.dtype)
-            return self._fused_attention(q, k, v, mask, flash_attention=False, scale=1.0), None
-        heads = self._num_heads
-        kv_heads = self.num_key_value_heads
-        group = heads // kv_heads
-        q4, q_shape = _to_heads_first(
-            q * ops.convert_to_tensor(self._inverse_sqrt_key_dim, dtype=q.dtype), rank, axes
-        )
-        k4, k_shape = _to_heads_first(k, rank, axes, dim_last=False)
-        v4, _ = _to_heads_first(v, rank, axes)
-        if group > 1:
-            n, t, s = _dim(q4, 0), _dim(q4, 2), _dim(k4, 3)
-            q4 = ops.reshape(q4, (n, kv_heads, group * t, _dim(q4, 3)))
-        logits = ops.matmul(q4, k4)
-        if group > 1:
-            logits = ops.reshape(logits, (n, heads, t, s))
-        nb = rank - 1 - len(axes)
-        # Keys are (batch dims..., H, dim, key attention dims...) before folding.
-        key_attn = None if k_shape is None else tuple(k_shape[nb + 2 :])
-        mask4 = None if mask is None else _mask_to_heads_first(mask, q_shape, key_attn, nb)
-        float64 = keras.backend.standardize_dtype(logits.dtype) == "float64"
-        softmax_dtype = "float64" if float64 else "float32"
-        logits = ops.cast(logits, softmax_dtype)
-        if mask4 is not None:
-            logits = ops.where(mask4, logits, ops.cast(-1e9, softmax_dtype))
-        if logits.shape[-1] == 1:
-            # A softmax over one key is 1 (masked rows are zeroed below); skipping it also
-            # skips Keras's warning about size-1 softmax axes. `0 * logits` keeps the
-            # (zero) gradient path to the query and key weights.
-            probs = ops.cast(logits * 0 + 1, q.dtype)
-        else:
-            probs = ops.cast(ops.softmax(logits, axis=-1), q.dtype)
-        dropped = self._dropout_layer(probs, training=training) if self._dropout else probs
-        if group > 1:
-            dropped = ops.reshape(dropped, (n, kv_heads, group * t, s))
-        out4 = ops.matmul(dropped, v4)
-        if group > 1:
-            out4 = ops.reshape(out4, (n, heads, t, _dim(out4, 3)))
-        if mask4 is not None:
-            # A query row with no key to attend gets zeros, not a uniform average.
-            row_valid = ops.any(mask4, axis=-1, keepdims=True)
-            out4 = ops.where(row_valid, out4, 0.0)
-            if return_scores:
-                probs = ops.where(row_valid, probs, 0.0)
-        output = _from_heads_first(out4, q_shape, rank, axes)
-        scores = _scores_layout(probs, q_shape, key_attn) if return_scores else None
-        return output, scores
-
-    def _fused_attention(self, q, k, v, mask, flash_attention=True, scale=None):
-        """The backend's dot-product attention on (B, T, heads, dim) tensors: the fused
-        kernel (JAX and PyTorch) with ``flash_attention``, else its plain form."""
-        if mask is not None and flash_attention:
-            # (B|1, H|1, T, S): batch and sequence axes materialized, heads kept as given.
-            mask = ops.broadcast_to(mask, (_dim(q, 0), _dim(mask, 1), _dim(q, 1), _dim(k, 1)))
-        output = ops.dot_product_attention(
-            q,
-            k,
-            v,
-            mask=mask,
-            scale=self._inverse_sqrt_key_dim if scale is None else scale,
-            flash_attention=flash_attention,
-        )
-        if mask is None:
-            return output
-        # As in `_attend`: a query row with no key to attend gets zeros.
-        if not flash_attention and (
-            isinstance(mask, np.ndarray) or "CPU" in getattr(mask, "device", "")
-        ):
-            # An eager mask in host memory: find fully masked rows in NumPy (no copy, no
-            # op dispatch), and touch the output only when there is one.
-            valid = np.asarray(mask).any(axis=-1)  # (B|1, H|1, T)
-            if valid.all():
-                return output
-            return ops.where(np.transpose(valid, (0, 2, 1))[..., None], output, 0.0)
-        row_valid = ops.transpose(ops.any(mask, axis=-1), (0, 2, 1))  # (B, T, H|1)
-        return ops.where(ops.expand_dims(row_valid, -1), output, 0.0)
-
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
-        shapes = _input_shapes(query_shape, value_shape, key_shape)
-        rank, axes = self._check_structure(shapes)
-        self._check_static(self._call_rules(shapes, rank, axes, key_shape is not None), shapes)
+        shapes = checks.input_shapes(query_shape, value_shape, key_shape)
+        checks.check_call(self, shapes, key_shape is not None)
         return self._output_shape_for(shapes["query"])
 
     def _output_shape_for(self, query_shape):
@@ -931,328 +646,32 @@ class MultiHeadAttention(keras.layers.Layer):
         training=None,
         use_causal_mask=False,
     ):
-        tensors = {
-            "query": query,
-            "value": value,
-            "key": value if key is None else key,
-            "query_mask": _as_mask(query_mask),
-            "value_mask": _as_mask(value_mask),
-            "key_mask": _as_mask(key_mask),
-            "attention_mask": _as_mask(attention_mask),
-        }
-        tensors = {k: v for k, v in tensors.items() if v is not None}
-        shapes = {k: _shape_of(v) for k, v in tensors.items()}
-        rank, axes = self._check_structure(shapes, use_causal_mask)
-        self._check_static(self._call_rules(shapes, rank, axes, key is not None), shapes)
-        for argument in _MASK_ARGUMENTS:
+        tensors = _given(query, value, key, query_mask, value_mask, key_mask, attention_mask)
+        shapes = {k: checks.shape_of(v) for k, v in tensors.items()}
+        checked = checks.check_call(self, shapes, key is not None, use_causal_mask)
+        if checked.warning:
+            warnings.warn(checked.warning, UserWarning, stacklevel=2)
+        for argument in checks.MASK_ARGUMENTS:
             if argument in tensors:
                 # A constant mask (NumPy, list) is checked here, at symbolic use.
-                self._check_additive(argument, tensors[argument], in_graph=False)
+                checks.check_additive(self, argument, tensors[argument], in_graph=False)
         output = keras.KerasTensor(self._output_shape_for(shapes["query"]), self.compute_dtype)
         if not return_attention_scores:
             return output
-        scores_shape = geometry.scores_shape(rank, axes, self._num_heads, shapes)
-        return output, keras.KerasTensor(scores_shape, self.compute_dtype)
+        scores = geometry.scores_shape(checked.rank, checked.axes, self._num_heads, shapes)
+        return output, keras.KerasTensor(scores, self.compute_dtype)
 
 
-class _CheckedShapes:
-    """Shape signatures that passed the static checks, with what the checks returned.
-
-    A plain object, so that Keras's attribute tracking leaves it alone (it is no state
-    to save). Bounded, so that calls with ever new shapes cannot grow it without end.
-    """
-
-    LIMIT = 64
-
-    def __init__(self):
-        self._entries = {}
-
-    def get(self, signature):
-        return self._entries.get(signature)
-
-    def __contains__(self, signature):
-        return signature in self._entries
-
-    def add(self, signature, value):
-        if len(self._entries) < self.LIMIT:
-            self._entries[signature] = value
-
-    def clear(self):
-        self._entries.clear()
-
-
-_MASK_ARGUMENTS = ("query_mask", "value_mask", "key_mask", "attention_mask")
-
-# Keras's phrase for the key/value checks, kept in kmha's message so that code matching
-# Keras's errors keeps working.
-_KERAS_KEY_VALUE_PHRASE = "all dimensions of `value` and `key`, except the last one, must be equal"
-
-
-def _with_keras_phrase(problem):
-    if problem.argument != "key" or (problem.axis or "").endswith("(features)"):
-        return problem
-    return problem.replace(what=f"{problem.what} ({_KERAS_KEY_VALUE_PHRASE})")
-
-
-def _as_mask(mask):
-    """Masks in every form Keras takes: tensors as they are, lists and scalars as NumPy."""
-    if mask is None or hasattr(mask, "shape"):
-        return mask
-    return np.asarray(mask)
-
-
-def _shape_of(x):
-    """The static shape as a tuple, or None when even the rank is unknown."""
-    shape = x.shape
-    if getattr(shape, "rank", 0) is None:
-        return None
-    return tuple(shape)
-
-
-def _is_traced(x):
-    """Whether ``x``'s values are unknown while this code runs (JAX tracing, TF graph)."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return isinstance(x, jax.core.Tracer)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.is_tensor(x) and not hasattr(x, "numpy")
-    return False
-
-
-def _as_bool(mask):
-    """A boolean mask; NumPy masks stay NumPy (no op to dispatch eagerly)."""
-    if isinstance(mask, np.ndarray):
-        return mask.astype(bool, copy=False)
-    return ops.cast(mask, "bool")
-
-
-def _expand_dims(mask, axis):
-    if isinstance(mask, np.ndarray):
-        return np.expand_dims(mask, axis)
-    return ops.expand_dims(mask, axis)
-
-
-def _tensorflow_eager():
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
-
-    return tf.executing_eagerly()
-
-
-def _built_axes(axes, rank):
-    """Normalized attention axes, or Keras's default before `_build_attention` ran."""
-    if axes is None:
-        return tuple(range(1, rank - 1))
-    return tuple(a % rank for a in axes)
-
-
-def _leading_ones(x, count):
-    for _ in range(count):
-        x = ops.expand_dims(x, 0)
-    return x
-
-
-def _attention_equations(rank, axes):
-    """Keras's two attention einsums for projected tensors of ``rank``.
-
-    ``dot``: (key, query) -> scores (batch dims..., heads, query attention axes...,
-    key attention axes...), attention axes in the order given; ``combine``: (scores,
-    value) -> the query's layout. Returns (dot, combine, scores rank).
-    """
-    letters = string.ascii_lowercase
-    query = list(letters[:rank])
-    key = list(query)
-    for j, axis in enumerate(axes):
-        key[axis] = letters[rank + j]
-    batch = [query[i] for i in range(rank - 2) if i not in axes]
-    scores = batch + [query[rank - 2]] + [query[a] for a in axes] + [key[a] for a in axes]
-    query, key, scores = "".join(query), "".join(key), "".join(scores)
-    return f"{key},{query}->{scores}", f"{scores},{key}->{query}", len(scores)
-
-
-def _validated_output_shape(output_shape, layer):
-    if output_shape is None:
-        return None
-    if isinstance(output_shape, numbers.Integral) and not isinstance(output_shape, bool):
-        output_shape = (output_shape,)
-    if not isinstance(output_shape, (list, tuple)) or not output_shape:
-        raise ShapeError(
-            Problem(
-                layer=layer,
-                argument="output_shape",
-                what="Invalid `output_shape`: it must be None, an int or a tuple or list",
-                expected="None, a positive int or a non-empty tuple of them",
-                received=repr(output_shape),
-                fix="pass e.g. output_shape=256 or output_shape=(4, 64)",
-            )
-        )
-    sizes = []
-    for axis, size in enumerate(output_shape):
-        try:
-            sizes.append(geometry.as_size(size, "output_shape", layer=layer))
-        except ShapeError as error:
-            problem = error.problem.replace(what=f"Invalid `output_shape`: {error.problem.what}")
-            if len(output_shape) > 1:
-                problem = problem.replace(
-                    axis=str(axis),
-                    received=f"{error.problem.received} in {tuple(output_shape)}",
-                )
-            raise ShapeError(problem) from None
-    return tuple(sizes)
-
-
-def _validated_axes_type(attention_axes, layer):
-    if attention_axes is None:
-        return None
-    if isinstance(attention_axes, numbers.Integral) and not isinstance(attention_axes, bool):
-        return (int(attention_axes),)
-    if isinstance(attention_axes, (list, tuple)) and all(
-        isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in attention_axes
-    ):
-        return tuple(int(a) for a in attention_axes)
-    raise ShapeError(
-        Problem(
-            layer=layer,
-            argument="attention_axes",
-            what="invalid attention axes",
-            expected="None, an int, or a list/tuple of ints",
-            received=repr(attention_axes),
-            fix="pass e.g. attention_axes=(1,) or None for every axis between batch and features",
-        )
-    )
-
-
-def _input_shapes(query_shape, value_shape, key_shape):
-    value_shape = tuple(value_shape)
-    return {
-        "query": tuple(query_shape),
-        "value": value_shape,
-        "key": value_shape if key_shape is None else tuple(key_shape),
+def _given(query, value, key, query_mask, value_mask, key_mask, attention_mask):
+    """A call's tensors by argument name (key defaults to value; masks in every form
+    Keras takes, lists as NumPy), without the arguments not given."""
+    given = {
+        "query": query,
+        "value": value,
+        "key": value if key is None else key,
+        "query_mask": checks.as_mask(query_mask),
+        "value_mask": checks.as_mask(value_mask),
+        "key_mask": checks.as_mask(key_mask),
+        "attention_mask": checks.as_mask(attention_mask),
     }
-
-
-def _dim(x, axis):
-    """A size as an int where it is static: `ops.shape` costs an op per call in eager."""
-    size = x.shape[axis]
-    return size if size is not None else ops.shape(x)[axis]
-
-
-def _batch_and_attention(rank, axes):
-    return [a for a in range(rank - 1) if a not in axes], list(axes)
-
-
-def _to_heads_first(x, rank, axes, dim_last=True):
-    """(B, ..., heads, dim) -> (N, heads, L, dim), and the shapes needed to undo it.
-
-    With ``dim_last=False`` the result is (N, heads, dim, L): keys in the layout the
-    logits matmul wants, in one transpose instead of two.
-    """
-    batch_dims, attn = _batch_and_attention(rank, axes)
-    order = attn + [rank] if dim_last else [rank] + attn
-    x = ops.transpose(x, batch_dims + [rank - 1] + order)
-    if rank == 3:
-        return x, None
-    shape = ops.shape(x)
-    nb = len(batch_dims)
-    n = math.prod(shape[:nb]) if nb > 1 else shape[0]
-    folded = shape[nb + 1 : -1] if dim_last else shape[nb + 2 :]
-    length = math.prod(folded) if len(attn) > 1 else folded[0]
-    dims = (length, shape[-1]) if dim_last else (shape[nb + 1], length)
-    return ops.reshape(x, (n, shape[nb]) + dims), shape
-
-
-def _from_heads_first(x, shape, rank, axes):
-    """(N, heads, T, dim) -> (B, ..., heads, dim), the inverse of `_to_heads_first`."""
-    batch_dims, attn = _batch_and_attention(rank, axes)
-    perm = batch_dims + [rank - 1] + attn + [rank]
-    if shape is not None:
-        x = ops.reshape(x, tuple(shape[:-1]) + (_dim(x, -1),))
-    inverse = [perm.index(i) for i in range(rank + 1)]
-    return ops.transpose(x, inverse)
-
-
-def _scores_layout(probs, q_shape, key_attn):
-    """(N, H, T, S) probabilities -> (batch dims..., H, query attn..., key attn...)."""
-    if q_shape is None:
-        return probs
-    return ops.reshape(probs, tuple(q_shape[:-1]) + key_attn)
-
-
-def _mask_to_heads_first(mask, q_shape, key_attn, nb):
-    """A scores-layout mask folded like the scores: (N|1, H|1, T, S) for rank > 3.
-
-    Folded axes must be materialized first: a size-1 axis folded with a full one would
-    not broadcast.
-    """
-    if q_shape is None:
-        return mask
-    heads = _dim(mask, nb)
-    query_attn = tuple(q_shape[nb + 1 : -1])
-    mask = ops.broadcast_to(mask, tuple(q_shape[:nb]) + (heads,) + query_attn + key_attn)
-    return ops.reshape(
-        mask, (math.prod(q_shape[:nb]), heads, math.prod(query_attn), math.prod(key_attn))
-    )
-
-
-def _attention_axes_in_order(layer: str, attention_axes: object, rank: int) -> tuple[int, ...]:
-    """Attention axes as non-negative indices, in the order given (as Keras keeps them).
-
-    Validated like `geometry.normalize_attention_axes`; repeated axes are kept once. The order sets
-    the layout of the attention scores and of ``attention_mask``: (batch dims..., H,
-    query attention axes in this order..., key attention axes in this order...).
-    """
-    geometry.normalize_attention_axes(layer, attention_axes, rank)  # raises for invalid axes
-    if attention_axes is None:
-        return tuple(range(1, rank - 1))
-    axes = (attention_axes,) if isinstance(attention_axes, numbers.Integral) else attention_axes
-    return tuple(dict.fromkeys(int(axis) % rank for axis in axes))
-
-
-def _additive_mask_problem(layer: str, argument: str, received: str) -> Problem:
-    """A float mask holding negative values: an additive mask passed as a boolean one."""
-    return Problem(
-        layer=layer,
-        argument=argument,
-        what="a float mask with negative values is an additive mask (0 = attend, a large "
-        "negative number = block), but kmha masks are boolean (True or 1 = attend); cast to "
-        "bool it would invert",
-        expected="a boolean mask, or numbers where nonzero means attend",
-        received=received,
-        fix=f"convert it: `{argument} = additive == 0` (or `additive > -1`)",
-    )
-
-
-def _unknown_rank_problem(layer: str, argument: str, built_rank: int | None) -> Problem:
-    """An input whose rank is unknown while tracing (e.g. ``tf.TensorSpec(None)``)."""
-    rank = built_rank or 3
-    return Problem(
-        layer=layer,
-        argument=argument,
-        what="the rank is unknown while tracing, so no shape rule can be checked",
-        expected=f"a known rank (rank {rank}"
-        + (
-            ", the rank this layer was built for)"
-            if built_rank
-            else " or more: (batch, ..., features))"
-        ),
-        received="a tensor of unknown rank",
-        fix="give the tf.function an input_signature with a rank, e.g. "
-        "tf.TensorSpec([None, None, 64]), or `tf.ensure_shape` the input",
-    )
-
-
-def _runtime_rank_problem(layer: str, argument: str, rank: int) -> Problem:
-    """A run-time input (e.g. a SavedModel request) whose rank differs from the traced one."""
-    return Problem(
-        layer=layer,
-        argument=argument,
-        what="input rank differs from the rank the layer was traced with",
-        expected=f"rank {rank}",
-        received=f"rank {RUNTIME_RECEIVED}",
-        fix=f"send `{argument}` with rank {rank}, (batch, ..., features), as in the signature",
-    )
+    return {k: v for k, v in given.items() if v is not None}

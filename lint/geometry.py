@@ -238,10 +238,13 @@ def resolve_head_dims(
 
 
 def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> tuple[int, ...]:
-    """Attention axes as sorted non-negative indices into an input of ``rank`` dims.
+    """Attention axes as non-negative indices into an input of ``rank`` dims, in the order
+    given (as Keras keeps them; a repeated axis is kept once).
 
     ``None`` means every axis between batch (0) and features (rank - 1). Negative axes count
-    from the end of the input, as in NumPy.
+    from the end of the input, as in NumPy. The order sets the layout of the attention
+    scores and of ``attention_mask``: (batch dims..., H, query attention axes in this
+    order..., key attention axes in this order...).
     """
     if attention_axes is None:
         return tuple(range(1, rank - 1))
@@ -283,7 +286,7 @@ def normalize_attention_axes(layer: str, attention_axes: object, rank: int) -> t
                 fix="pass None to attend over every axis between batch and features",
             )
         )
-    return tuple(sorted(set(normalized)))
+    return tuple(dict.fromkeys(normalized))
 
 
 def check_position_masks(
@@ -884,3 +887,258 @@ def mla_projection_params(
     key_value += kv_lora_rank * heads * (qk_nope_head_dim + v)
     output = heads * v * width + (width if bias else 0)
     return query + key_value + output
+
+
+# Keras's phrase for its key/value check, kept in every message about `key`'s shape so that
+# code matching Keras's errors keeps working.
+KERAS_KEY_VALUE_PHRASE = "all dimensions of `value` and `key`, except the last one, must be equal"
+
+
+def with_keras_phrase(problem: Problem) -> Problem:
+    """``problem`` with Keras's key/value phrase where Keras has a check for it: every
+    problem about `key` except its feature axis."""
+    if problem.argument != "key" or (problem.axis or "").endswith("(features)"):
+        return problem
+    return problem.replace(what=f"{problem.what} ({KERAS_KEY_VALUE_PHRASE})")
+
+
+# ---------------------------------------------------------------------------------------
+# The call check: the one sequence of checks that the layer runs (in `build` and at each
+# call) and that the linter runs on a config's call sites.
+
+
+class AttentionConfig(Record):
+    """The settings of one attention layer that its shape checks read.
+
+    ``num_heads`` may be None where a config's value is invalid (the schema reports it);
+    ``resolve_heads`` is False for layers whose head sizes are not kmha's (Keras's own).
+    """
+
+    __slots__ = (
+        "num_heads",
+        "num_key_value_heads",
+        "key_dim",
+        "value_dim",
+        "d_model",
+        "attention_axes",
+        "sliding_window",
+        "resolve_heads",
+    )
+
+    def __init__(
+        self,
+        num_heads: int | None,
+        num_key_value_heads: int | None = None,
+        key_dim: int | None = None,
+        value_dim: int | None = None,
+        d_model: int | None = None,
+        attention_axes: object = None,
+        sliding_window: int | None = None,
+        resolve_heads: bool = True,
+    ):
+        self.num_heads, self.num_key_value_heads = num_heads, num_key_value_heads
+        self.key_dim, self.value_dim, self.d_model = key_dim, value_dim, d_model
+        self.attention_axes, self.sliding_window = attention_axes, sliding_window
+        self.resolve_heads = resolve_heads
+
+
+# What each step of the call check is about; `call_rule` maps them to the linter's rules.
+CHECKS = (
+    "unknown_rank",  # an input of unknown rank (only while tracing)
+    "rank",  # input ranks, attention_axes and the single axis of position masks
+    "built",  # ranks and feature widths the weights were built for
+    "inputs",  # batch and non-attended axes of value and key, key vs value
+    "feature_width",  # a weight-sized feature axis that is None
+    "head_dims",  # d_model and divisibility
+    "mask",  # query/value/key masks and attention_mask
+)
+
+
+class CallError(ShapeError):
+    """A :class:`ShapeError` from the call check, with the step (:data:`CHECKS`) it
+    failed at."""
+
+    def __init__(self, problem: Problem, check: str):
+        self.check = check
+        super().__init__(with_keras_phrase(problem))
+
+    def __reduce__(self):
+        return (type(self), (self.problem, self.check))
+
+
+def call_rule(error: CallError):
+    """The linter's rule for a call-check failure."""
+    from kmha_lint import rules
+
+    if error.check == "head_dims":
+        return head_dims_rule(error)
+    return {
+        "unknown_rank": rules.ATTENTION_RANK_OR_AXES,
+        "rank": rules.ATTENTION_RANK_OR_AXES,
+        "built": rules.STALE_BUILD_SHAPE,
+        "inputs": rules.KEY_VALUE_AXES,
+        "feature_width": rules.UNKNOWN_FEATURE_WIDTH,
+        "mask": rules.ATTENTION_MASK_SHAPE,
+    }[error.check]
+
+
+class CheckedCall(Record):
+    """What a passed call check leaves to the caller.
+
+    ``open_rules`` are the rules whose sizes are unknown (None) until run time, in the
+    order checked; ``warning`` is a message to warn with (an ambiguous 2-D mask), or None;
+    ``widths`` and ``head_dims`` are set by :func:`check_build`.
+    """
+
+    __slots__ = ("rank", "axes", "open_rules", "warning", "widths", "head_dims")
+
+    def __init__(self, rank, axes, open_rules, warning=None, widths=None, head_dims=None):
+        self.rank, self.axes, self.open_rules, self.warning = rank, axes, open_rules, warning
+        self.widths, self.head_dims = widths, head_dims
+
+
+def _static(layer: str, rules: list[DimRule], shapes: dict[str, Shape], check: str):
+    """Raise for the first rule that known sizes break; return the rules left open."""
+    open_rules = []
+    for rule in rules:
+        problem = rule.broken_by(layer, shapes)
+        if problem:
+            raise CallError(problem, check)
+        if None in rule.sizes(shapes):
+            open_rules.append(rule)
+    return open_rules
+
+
+def _structure(
+    layer: str,
+    shapes: dict[str, Shape | None],
+    config: AttentionConfig,
+    use_causal_mask: bool,
+    built_rank: int | None,
+) -> tuple[int, tuple[int, ...], str | None]:
+    """Ranks, attention axes and mask forms: what must hold before any per-axis rule.
+    Returns (rank, axes in the order given, a warning or None)."""
+    for argument, shape in shapes.items():
+        if shape is None:
+            raise CallError(unknown_rank_problem(layer, argument, built_rank), "unknown_rank")
+    rank = len(shapes["query"])
+    try:
+        check_rank(layer, "query", rank)
+    except ShapeError as error:
+        raise CallError(error.problem, "rank") from None
+    if built_rank is not None:
+        try:
+            check_built_rank(layer, "query", rank, built_rank)
+        except ShapeError as error:
+            raise CallError(error.problem, "built") from None
+    try:
+        for argument in ("value", "key"):
+            check_rank(layer, argument, len(shapes[argument]), expected=rank)
+        axes = normalize_attention_axes(layer, config.attention_axes, rank)
+        check_position_masks(layer, axes, use_causal_mask, config.sliding_window)
+    except ShapeError as error:
+        raise CallError(error.problem, "rank") from None
+    for argument in PADDING_MASK_SOURCES:
+        if argument in shapes:
+            problem = padding_mask_rank_problem(layer, argument, len(shapes[argument]), rank)
+            if problem:
+                raise CallError(problem, "mask")
+    warning = None
+    if "attention_mask" in shapes and config.num_heads is not None:
+        mask = shapes["attention_mask"]
+        problem = attention_mask_problem(layer, mask, rank, axes, config.num_heads, shapes)
+        if problem:
+            raise CallError(problem, "mask")
+        sizes = scores_shape(rank, axes, config.num_heads, shapes)
+        warning = attention_mask_ambiguity(layer, mask, sizes)
+    return rank, axes, warning
+
+
+def check_build(
+    layer: str,
+    shapes: dict[str, Shape | None],
+    config: AttentionConfig,
+    *,
+    has_key: bool,
+    built_rank: int | None = None,
+) -> CheckedCall:
+    """The checks of ``build(query_shape, value_shape, key_shape)``, in order: ranks and
+    axes, value and key against query, known feature widths, then the head sizes.
+
+    ``shapes`` holds "query", "value" and "key" (the value's shape when key is omitted).
+    Raises :class:`CallError`; returns the widths and resolved head sizes.
+    """
+    rank, axes, _ = _structure(layer, shapes, config, False, built_rank)
+    open_rules = _static(layer, input_rules(rank, axes, has_key), shapes, "inputs")
+    widths = {}
+    for argument in ("query", "value", "key"):
+        width = shapes[argument][-1]
+        if width is None:
+            raise CallError(unknown_width_problem(layer, argument, rank), "feature_width")
+        widths[argument] = int(width)
+    dims = None
+    if config.resolve_heads and config.num_heads is not None:
+        try:
+            dims = resolve_head_dims(
+                layer=layer,
+                num_heads=config.num_heads,
+                num_key_value_heads=config.num_key_value_heads,
+                key_dim=config.key_dim,
+                value_dim=config.value_dim,
+                d_model=config.d_model,
+                query_width=widths["query"],
+            )
+        except ShapeError as error:
+            raise CallError(error.problem, "head_dims") from None
+    return CheckedCall(rank, axes, open_rules, widths=widths, head_dims=dims)
+
+
+def check_call(
+    layer: str,
+    shapes: dict[str, Shape | None],
+    config: AttentionConfig,
+    *,
+    has_key: bool,
+    use_causal_mask: bool = False,
+    built_rank: int | None = None,
+    built_widths: dict[str, int] | None = None,
+) -> CheckedCall:
+    """The checks of a call, in order: ranks, the built rank, attention axes, position
+    masks, mask ranks and the attention_mask's form; then value and key against query,
+    the built feature widths, and each mask axis.
+
+    ``shapes`` maps the call's arguments (query, value, key and the masks given) to their
+    static shapes, None for an unknown rank. Raises :class:`CallError` for the first
+    problem known sizes show; returns the rules whose sizes are unknown until run time.
+    """
+    rank, axes, warning = _structure(layer, shapes, config, use_causal_mask, built_rank)
+    open_rules = _static(layer, input_rules(rank, axes, has_key), shapes, "inputs")
+    open_rules += _static(layer, built_width_rules(rank, built_widths or {}), shapes, "built")
+    mask_rules = []
+    for argument in PADDING_MASK_SOURCES:
+        if argument in shapes:
+            mask_rules += padding_mask_rules(argument, rank)
+    if "attention_mask" in shapes and config.num_heads is not None:
+        mask_rank = len(shapes["attention_mask"])
+        mask_rules += attention_mask_rules(rank, axes, config.num_heads, mask_rank)
+    open_rules += _static(layer, mask_rules, shapes, "mask")
+    return CheckedCall(rank, axes, open_rules, warning=warning)
+
+
+def unknown_rank_problem(layer: str, argument: str, built_rank: int | None) -> Problem:
+    """An input whose rank is unknown while tracing (e.g. ``tf.TensorSpec(None)``)."""
+    rank = built_rank or 3
+    return Problem(
+        layer=layer,
+        argument=argument,
+        what="the rank is unknown while tracing, so no shape rule can be checked",
+        expected=f"a known rank (rank {rank}"
+        + (
+            ", the rank this layer was built for)"
+            if built_rank
+            else " or more: (batch, ..., features))"
+        ),
+        received="a tensor of unknown rank",
+        fix="give the tf.function an input_signature with a rank, e.g. "
+        "tf.TensorSpec([None, None, 64]), or `tf.ensure_shape` the input",
+    )

@@ -81,7 +81,7 @@ def test_resolve_head_dims_errors(overrides, argument, fragments):
 
 @pytest.mark.parametrize(
     ("axes", "rank", "expected"),
-    [(None, 3, (1,)), (None, 5, (1, 2, 3)), (-2, 4, (2,)), ((2, 1, 2), 4, (1, 2)), ([-3], 5, (2,))],
+    [(None, 3, (1,)), (None, 5, (1, 2, 3)), (-2, 4, (2,)), ((2, 1, 2), 4, (2, 1)), ([-3], 5, (2,))],
 )
 def test_normalize_attention_axes(axes, rank, expected):
     assert geometry.normalize_attention_axes(LAYER, axes, rank) == expected

@@ -108,6 +108,35 @@ def test_unknown_rank_inputs_name_the_argument_and_the_rank(layer, argument):
         assert fragment in message, message
 
 
+@pytest.mark.parametrize("argument", ["query", "value", "key", "attention_mask"])
+def test_unknown_rank_before_build_names_the_argument(argument):
+    """A fresh layer: Keras reads every input shape before `build` runs."""
+    fresh = kmha.MultiHeadAttention(num_heads=H, key_dim=4, name=NAME)
+    specs = {
+        "query": tf.TensorSpec([None, None, DQ]),
+        "value": tf.TensorSpec([None, None, DV]),
+        "key": tf.TensorSpec([None, None, DV + 1]),
+        "attention_mask": tf.TensorSpec([None, None, None], tf.bool),
+    }
+    specs[argument] = tf.TensorSpec(None, specs[argument].dtype)
+    call = tf.function(
+        lambda q, v, k, m: fresh(q, v, key=k, attention_mask=m),
+        input_signature=list(specs.values()),
+    )
+    with pytest.raises(kmha.ShapeError) as caught:
+        call.get_concrete_function()
+    message = str(caught.value)
+    for fragment in (
+        f"Layer `{NAME}`, argument `{argument}`:",
+        "rank is unknown",
+        "Expected a known rank (rank 3 or more",
+        "received a tensor of unknown rank",
+        "Fix: give the tf.function an input_signature with a rank",
+    ):
+        assert fragment in message, message
+    assert not fresh.built
+
+
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
     tokens = keras.Input((None, DQ), name="tokens")

@@ -38,67 +38,110 @@ def multi_head_attention(site: Site):
     if any(t.shape is None for t in tensors.values()):
         return _attention_output(site, query.shape, None)
     shapes = {name: t.shape for name, t in tensors.items()}
-    rank = len(shapes["query"])
-    try:
-        geometry.check_rank(site.name, "query", rank)
-        for argument in ("value", "key"):
-            geometry.check_rank(site.name, argument, len(shapes[argument]), expected=rank)
-    except ShapeError as error:
-        site.report(rules.ATTENTION_RANK_OR_AXES, tensors[error.argument].pointer, error.problem)
-        return None
-    built = {name: site.built_shape(f"{name}_shape") for name in ("query", "value", "key")}
     if _tf_keras_width_one_recorded(site, shapes):
         return None
-    if built["query"] is not None:
-        try:
-            geometry.check_built_rank(site.name, "query", rank, len(built["query"]))
-        except ShapeError as error:
-            site.report_stale_build(query, error.problem)
-            return _attention_output(site, shapes["query"], None)
     axes_value = site.config.get("attention_axes")
     if not (axes_value is None or is_int(axes_value) or all_ints(axes_value)):
         return _attention_output(site, shapes["query"], None)  # Keras 2 leniency: 1.0
-    if not site.layer.kmha and not _keras_axes_in_range(site, axes_value, rank):
+    kmha = site.layer.kmha
+    rank = len(shapes["query"])
+    ranks_agree = rank >= 3 and all(len(shape) == rank for shape in shapes.values())
+    if not kmha and ranks_agree and not _keras_axes_in_range(site, axes_value, rank):
         return None
-    if not site.layer.kmha:  # issue 16: Keras's axes index the projected tensor
+    if not kmha:
+        # Keras's attention_axes index the projected (batch, ..., heads, key_dim) tensor.
         problem = _keras_heads_axis_problem(site, axes_value, shapes)
         if problem:
             site.report(rules.KEY_VALUE_AXES, tensors[problem.argument].pointer, problem)
             return _attention_output(site, shapes["query"], None)
         if site.layer.keras_major == 2:  # its negative axes count one further than the input's
             axes_value = geometry.keras_projected_axes(axes_value, rank, 2)
-    try:
-        axes = geometry.normalize_attention_axes(site.name, axes_value, rank)
-    except ShapeError as error:
-        if not site.layer.kmha:
-            # keras.layers.MultiHeadAttention counts attention_axes in the projected
-            # (batch, ..., heads, key_dim) tensor and runs with "invalid" axes such as the
-            # heads axis: nothing to check against, and never an error.
-            return _attention_output(site, shapes["query"], None)
-        site.report(
-            rules.ATTENTION_RANK_OR_AXES, site.layer.config_pointer("attention_axes"), error.problem
-        )
-        return None
-    for rule in geometry.input_rules(rank, axes, has_key):
-        problem = rule.broken_by(site.name, shapes)
-        if problem:
-            site.report(rules.KEY_VALUE_AXES, tensors[rule.argument].pointer, problem)
-            # The output shape follows the query whatever the mistake: keep checking after it.
-            return _attention_output(site, shapes["query"], None)
-    if has_key and not site.layer.kmha and site.layer.keras_major == 3:
-        _keras_key_value_shapes(site, tensors["key"], shapes["key"], shapes["value"])
-    _attention_masks(site, shapes, rank, axes)
-    for name, tensor in tensors.items():
-        if not site.needs_known_axis(tensor, -1, argument=name):
-            return None
-    if site.layer.kmha and not _kmha_heads(site, shapes["query"][-1]):
+    masks = _attention_masks(site, rank)
+    config = _attention_config(site, axes_value)
+    if config is None:
         return _attention_output(site, shapes["query"], None)
+    built = {name: site.built_shape(f"{name}_shape") for name in ("query", "value", "key")}
     if built["key"] is None:
         built["key"] = built["value"]
-    for name, tensor in tensors.items():
-        if name != "key" or has_key:  # an omitted key is the value, checked once
-            site.check_built_axes(tensor, [-1], argument=name, built=built[name] or ())
-    return _attention_output(site, shapes["query"], (rank, axes, shapes))
+    # The layer's own sequence (kmha_lint.geometry): `build`, from the shapes recorded in
+    # the config's build_config when there are some (Keras builds from them on load),
+    # else from the call's; then the call, masks included.
+    try:
+        if built["query"] is None or built["value"] is None:
+            checked = geometry.check_build(site.name, shapes, config, has_key=has_key)
+        else:
+            checked = geometry.check_build(
+                site.name, built, config, has_key=site.built_shape("key_shape") is not None
+            )
+        solved = geometry.check_call(
+            site.name,
+            {**shapes, **{name: tensor.shape for name, tensor in masks.items()}},
+            config,
+            has_key=has_key,
+            use_causal_mask=kmha and site.kwargs.get("use_causal_mask") is True,
+            built_rank=checked.rank,
+            built_widths=checked.widths,
+        )
+    except geometry.CallError as error:
+        return _report_call_error(site, tensors, masks, error)
+    if has_key and not kmha and site.layer.keras_major == 3:
+        _keras_key_value_shapes(site, tensors["key"], shapes["key"], shapes["value"])
+    return _attention_output(site, shapes["query"], (solved.rank, solved.axes, shapes))
+
+
+def _attention_config(site: Site, attention_axes: object) -> geometry.AttentionConfig | None:
+    """The layer's settings as the call check reads them; invalid sizes (the schema reports
+    them) as None, and head sizes resolved for kmha's layer only. None when kmha's layer
+    cannot be constructed (its num_key_value_heads does not divide num_heads, reported once
+    per layer by schema.config_checks): it is never called."""
+    config = site.config
+
+    def size(key):
+        value = config.get(key)
+        return int(value) if is_int(value) and value > 0 else None
+
+    keys = ("num_heads", "key_dim", "value_dim", "d_model")
+    valid = all(config.get(k) is None or size(k) for k in keys) and size("num_heads")
+    heads, kv_heads = size("num_heads"), size("num_key_value_heads")
+    if site.layer.kmha and heads and kv_heads and heads % kv_heads:
+        return None
+    return geometry.AttentionConfig(
+        num_heads=heads,
+        num_key_value_heads=kv_heads,
+        key_dim=size("key_dim"),
+        value_dim=size("value_dim"),
+        d_model=size("d_model"),
+        attention_axes=attention_axes,
+        sliding_window=size("sliding_window") if site.layer.kmha else None,
+        resolve_heads=bool(site.layer.kmha and valid),
+    )
+
+
+def _report_call_error(site: Site, tensors: dict, masks: dict, error: geometry.CallError):
+    """Report a call-check failure where it belongs; return the output shapes (None where
+    the failure leaves them unknown)."""
+    query = tensors["query"].shape
+    argument = error.argument
+    if error.check == "built":
+        site.report_stale_build(tensors.get(argument, tensors["query"]), error.problem)
+        return _attention_output(site, query, None)
+    if not site.layer.kmha and argument == "attention_axes":
+        # keras.layers.MultiHeadAttention counts attention_axes in the projected
+        # (batch, ..., heads, key_dim) tensor and runs with "invalid" axes such as the
+        # heads axis: nothing to check against, and never an error.
+        return _attention_output(site, query, None)
+    if argument in masks:
+        pointer = masks[argument].pointer
+    elif argument in tensors:
+        pointer = site.input_pointer(tensors[argument])
+    elif argument == "use_causal_mask" and site.call is not None:
+        pointer = site.call.pointer + "/kwargs/use_causal_mask"
+    else:
+        pointer = site.layer.config_pointer(argument)
+    site.report(geometry.call_rule(error), pointer, error.problem)
+    if error.check in ("rank", "unknown_rank", "feature_width"):
+        return None
+    return _attention_output(site, query, None)
 
 
 def _tf_keras_width_one_recorded(site: Site, shapes: dict) -> bool:
@@ -118,9 +161,9 @@ def _tf_keras_width_one_recorded(site: Site, shapes: dict) -> bool:
 _MASK_ARGUMENTS = [*geometry.PADDING_MASK_SOURCES, "attention_mask"]
 
 
-def _attention_masks(site: Site, shapes: dict[str, Shape], rank: int, axes: tuple[int, ...]):
-    """Masks passed in the call: kmha's own checks. For Keras's layer only a (B, T, S)
-    attention_mask with rank-3 inputs is checked: Keras broadcasts other forms its own way."""
+def _attention_masks(site: Site, rank: int) -> dict[str, Tensor]:
+    """Masks passed in the call, by argument name. For Keras's layer only a (B, T, S)
+    attention_mask with rank-3 inputs: Keras broadcasts other forms its own way."""
     masks = {}
     for position, name in enumerate(_MASK_ARGUMENTS, start=3):
         tensor = site.argument(position, name)
@@ -134,21 +177,7 @@ def _attention_masks(site: Site, shapes: dict[str, Shape], rank: int, axes: tupl
         mask = masks.get("attention_mask")
         keras_checked = mask is not None and rank == 3 and len(mask.shape) == 3
         masks = {"attention_mask": mask} if keras_checked else {}
-    heads = site.config.get("num_heads")
-    dims = {**shapes, **{name: tensor.shape for name, tensor in masks.items()}}
-    for name, tensor in masks.items():
-        if name == "attention_mask":
-            if not is_int(heads):
-                continue
-            problem = geometry.attention_mask_problem(
-                site.name, tensor.shape, rank, axes, int(heads), dims
-            )
-        else:
-            problem = geometry.padding_mask_rank_problem(site.name, name, len(dims[name]), rank)
-            for rule in [] if problem else geometry.padding_mask_rules(name, rank):
-                problem = problem or rule.broken_by(site.name, dims)
-        if problem:
-            site.report(rules.ATTENTION_MASK_SHAPE, tensor.pointer, problem)
+    return masks
 
 
 def _keras_key_value_shapes(site: Site, key: Tensor, key_shape: Shape, value_shape: Shape):
@@ -198,33 +227,6 @@ def _keras_axes_in_range(site: Site, axes_value: object, rank: int) -> bool:
         ),
     )
     return False
-
-
-def _kmha_heads(site: Site, query_width: int) -> bool:
-    """kmha's own geometry: divisibility and d_model (grouped-query heads are a config check)."""
-    config = site.config
-    sizes = [config.get(k) for k in ("num_heads", "key_dim", "value_dim", "d_model")]
-    if not all(v is None or (is_int(v) and v > 0) for v in sizes) or sizes[0] is None:
-        return True  # the schema reports these; nothing to resolve
-    try:
-        geometry.resolve_head_dims(
-            layer=site.name,
-            num_heads=config.get("num_heads"),
-            num_key_value_heads=None,  # checked once per layer, see schema.config_checks
-            key_dim=config.get("key_dim"),
-            value_dim=config.get("value_dim"),
-            d_model=config.get("d_model"),
-            query_width=query_width,
-        )
-    except ShapeError as error:
-        rule = geometry.head_dims_rule(error)
-        if rule is rules.D_MODEL_MISMATCH:
-            pointer = site.input_pointer(site.argument(0, "query"))
-        else:
-            pointer = site.layer.config_pointer(error.argument)
-        site.report(rule, pointer, error.problem)
-        return False
-    return True
 
 
 def _attention_output(site: Site, query: Shape | None, solved):
