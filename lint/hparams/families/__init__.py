@@ -2,9 +2,9 @@
 :class:`~kmha_lint.hparams.spec.Family` entries beside their parameter-count formulas (a
 family is a data entry plus its formula, so that the next family is one small change):
 
-- ``dense``: decoder-only language models with one attention stack (and the state-space
-  families that take the same config keys);
-- ``moe``: mixture-of-experts decoders, multi-head latent attention and hybrid stacks;
+- ``dense``: decoder-only language models with one attention stack;
+- ``moe``: mixture-of-experts decoders, multi-head latent attention, hybrid and state-space
+  stacks;
 - ``multimodal``: containers of a text and a vision (or audio) config, and vision towers;
 - ``encoders``: encoder-only and encoder-decoder text models, and vision encoders.
 
