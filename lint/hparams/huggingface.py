@@ -511,6 +511,14 @@ for _name in ("qwen2", "qwen3", "gemma2"):
 _DECODERS = ("gpt2", "gpt_neox", "opt", "bloom", "falcon", "llama", "mistral", "mixtral", "gemma")
 for _name in (*_DECODERS, "phi3"):
     _tune(_name, negative_layers_fail=frozenset(FAMILIES[_name].layers))
+# Rotary decoders compute their tables for the positions fed, not max_position_embeddings:
+# 0 or -1 builds and runs (a warning, as in the dense group's families).
+for _name in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"):
+    _tune(
+        _name,
+        zero_ok=FAMILIES[_name].zero_ok | {"max_position_embeddings"},
+        negative_ok=FAMILIES[_name].negative_ok | {"max_position_embeddings"},
+    )
 # CLIP's attention dropout is functional: not range-checked in inference.
 for _name in ("clip_text_model", "clip_vision_model"):
     _tune(_name, rates_unchecked=frozenset({"attention_dropout"}))

@@ -546,3 +546,19 @@ KERAS_HUB: dict = {
         ],
     ),
 }
+
+
+def _max_positions_edits(key: str = "max_position_embeddings") -> list:
+    """A position table size of 0 or -1 (rotary decoders compute their tables for the
+    positions fed, so whether it matters is the family's)."""
+    return [
+        ("max-positions-zero", "zero", f"{key}=0", {key: 0}),
+        ("max-positions-negative", "negative", f"{key}=-1", {key: -1}),
+    ]
+
+
+# The same edits of the first rotary decoders (generate.py's table).
+EXTRA_EDITS = {
+    name: _max_positions_edits()
+    for name in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3")
+}
