@@ -197,7 +197,7 @@ def check_size(report: Report, key: str) -> None:
     if key in family.layers:
         what, why = "a layer count of zero or less", "the model has no layers of this stack"
     else:
-        what, why = "a size of zero or less", "the layers it sizes are empty"
+        what, why = "a size of zero or less", "what it sizes is left empty or unused"
     if lenient:
         report.add(
             rules.HPARAM_DEGENERATE,
