@@ -123,3 +123,27 @@ CLIP_TEXT = {
     "bos_token_id": 0,
     "eos_token_id": 2,
 }
+
+
+# T5's layout (t5, mt5): d_model, num_heads of an explicit size d_kv, two stacks.
+T5_TINY = {
+    "vocab_size": 200,
+    "d_model": 64,
+    "d_kv": 16,
+    "d_ff": 128,
+    "num_layers": 2,
+    "num_heads": 4,
+    "pad_token_id": 0,
+    "eos_token_id": 1,
+    "decoder_start_token_id": 0,
+}
+T5_NAMES = {
+    "width": "d_model",
+    "heads": "num_heads",
+    "head_dim": "d_kv",
+    "inter": "d_ff",
+    "layers": "num_layers",
+    "vocab": "vocab_size",
+    "rates": ["dropout_rate"],
+    "tokens": ["pad_token_id", "eos_token_id", "decoder_start_token_id"],
+}

@@ -60,6 +60,15 @@ def _defaults_only(*keys: str) -> tuple:
     )
 
 
+def _max_positions_edits(key: str = "max_position_embeddings") -> list:
+    """A position table size of 0 or -1 (rotary decoders compute their tables for the
+    positions fed, so whether it matters is the family's)."""
+    return [
+        ("max-positions-zero", "zero", f"{key}=0", {key: 0}),
+        ("max-positions-negative", "negative", f"{key}=-1", {key: -1}),
+    ]
+
+
 def _null(*keys: str) -> list:
     """Keys written as null: a default for some families, a failure for others."""
     return [(f"{key.replace('_', '-')}-null", "type", f"{key}=null", {key: None}) for key in keys]
@@ -130,18 +139,7 @@ TRANSFORMERS: dict = {
         {**_WINDOW_NAMES, "head_dim": "head_dim"},
         derives_head=False,
         extra_edits=[
-            (
-                "max-positions-zero",
-                "zero",
-                "max_position_embeddings=0",
-                {"max_position_embeddings": 0},
-            ),
-            (
-                "max-positions-negative",
-                "negative",
-                "max_position_embeddings=-1",
-                {"max_position_embeddings": -1},
-            ),
+            *_max_positions_edits(),
             *_null("head_dim", "num_key_value_heads", "sliding_window_pattern"),
             *_layer_types_edits(),
             (
@@ -178,18 +176,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         {**HF_DEC_NAMES, "rotary": _ROPE, "rates": ["resid_pdrop", "attention_dropout"]},
         extra_edits=[
-            (
-                "max-positions-zero",
-                "zero",
-                "max_position_embeddings=0",
-                {"max_position_embeddings": 0},
-            ),
-            (
-                "max-positions-negative",
-                "negative",
-                "max_position_embeddings=-1",
-                {"max_position_embeddings": -1},
-            ),
+            *_max_positions_edits(),
             *_null("head_dim", "num_key_value_heads"),
             _defaults_only(
                 "rope_parameters",
@@ -216,18 +203,7 @@ TRANSFORMERS: dict = {
         dict(HF_DEC),
         dict(HF_DEC_NAMES),
         extra_edits=[
-            (
-                "max-positions-zero",
-                "zero",
-                "max_position_embeddings=0",
-                {"max_position_embeddings": 0},
-            ),
-            (
-                "max-positions-negative",
-                "negative",
-                "max_position_embeddings=-1",
-                {"max_position_embeddings": -1},
-            ),
+            *_max_positions_edits(),
             *_null("head_dim", "num_key_value_heads"),
             _defaults_only("attention_bias", "clip_qkv", "rope_parameters", "tie_word_embeddings"),
             ("attention-bias", "type", "attention_bias=true", {"attention_bias": True}),
@@ -546,15 +522,6 @@ KERAS_HUB: dict = {
         ],
     ),
 }
-
-
-def _max_positions_edits(key: str = "max_position_embeddings") -> list:
-    """A position table size of 0 or -1 (rotary decoders compute their tables for the
-    positions fed, so whether it matters is the family's)."""
-    return [
-        ("max-positions-zero", "zero", f"{key}=0", {key: 0}),
-        ("max-positions-negative", "negative", f"{key}=-1", {key: -1}),
-    ]
 
 
 # The same edits of the first rotary decoders (generate.py's table).

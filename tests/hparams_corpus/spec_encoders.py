@@ -1,7 +1,7 @@
 """Corpus tables of the ``encoders`` group (see lint/hparams/families/__init__.py): tiny originals
 and their argument names, per library; ``generate.py`` merges them."""
 
-from bases import DELETE, ENC, ENC_NAMES, HF_ENC, HF_ENC_NAMES, _hf, _kh
+from bases import DELETE, ENC, ENC_NAMES, HF_ENC, HF_ENC_NAMES, T5_NAMES, T5_TINY, _hf, _kh
 
 
 def _seq2seq_inputs(config, ids):
@@ -191,27 +191,8 @@ TRANSFORMERS: dict = {
     ),
     "mt5": _hf(
         "mt5",
-        {
-            "vocab_size": 200,
-            "d_model": 64,
-            "d_kv": 16,
-            "d_ff": 128,
-            "num_layers": 2,
-            "num_heads": 4,
-            "pad_token_id": 0,
-            "eos_token_id": 1,
-            "decoder_start_token_id": 0,
-        },
-        {
-            "width": "d_model",
-            "heads": "num_heads",
-            "head_dim": "d_kv",
-            "inter": "d_ff",
-            "layers": "num_layers",
-            "vocab": "vocab_size",
-            "rates": ["dropout_rate"],
-            "tokens": ["pad_token_id", "eos_token_id", "decoder_start_token_id"],
-        },
+        dict(T5_TINY),
+        dict(T5_NAMES),
         derives_head=False,
         seq2seq=True,
         inputs=_seq2seq_inputs,
