@@ -263,17 +263,26 @@ def attend(
 
 
 def fused_attention(query, key, value, mask, *, scale, flash_attention=None):
-    """The backend's `ops.dot_product_attention` on (B, T, heads, dim) tensors.
+    """The backend's fused attention on (B, T, heads, dim) tensors: `ops.dot_product_attention`,
+    or on torch the same computation without Keras's wrapper (`kmha.torch_kernels`).
 
     ``mask`` is (B|1, H|1, T, S) boolean or None; grouped key/value heads are the
     backend's to share. Query rows with no key to attend get zeros, as in `attend`.
     """
-    if mask is not None and flash_attention:
-        # The fused kernels want batch and sequence axes materialized.
-        mask = ops.broadcast_to(mask, (dim(query, 0), dim(mask, 1), dim(query, 1), dim(key, 1)))
-    output = ops.dot_product_attention(
-        query, key, value, mask=mask, scale=scale, flash_attention=flash_attention
-    )
+    if keras.backend.backend() == "torch":
+        from kmha import torch_kernels
+
+        output = torch_kernels.scaled_dot_product_attention(
+            query, key, value, mask, scale=scale, flash_attention=flash_attention
+        )
+    else:
+        if mask is not None and flash_attention:
+            # The fused kernels want batch and sequence axes materialized.
+            shape = (dim(query, 0), dim(mask, 1), dim(query, 1), dim(key, 1))
+            mask = ops.broadcast_to(mask, shape)
+        output = ops.dot_product_attention(
+            query, key, value, mask=mask, scale=scale, flash_attention=flash_attention
+        )
     if mask is None:
         return output
     if isinstance(mask, np.ndarray):

@@ -28,7 +28,9 @@ class HeadProjection(keras.layers.EinsumDense):
       `bias_add` bias, so a ``(heads, 1)`` bias (``key_dim=1``) on an input whose axis 1
       has ``heads`` entries is added along the wrong axis (every head gets head 0's
       bias). Quantized calls are Keras's own, unchanged.
-    - On TensorFlow the float einsum is TensorFlow's own Einsum op (see `call`).
+    - On TensorFlow the float einsum is TensorFlow's own Einsum op; on torch, once
+      `configure` has set the equation, it is one fused matmul-and-bias
+      (`kmha.torch_kernels.linear`). See `call`.
 
     Args:
         equation: Einsum equation; leave empty and call `configure` before `build`.
@@ -42,6 +44,9 @@ class HeadProjection(keras.layers.EinsumDense):
     def __init__(self, equation="", output_shape=(), bias_axes=None, use_bias=True, **kwargs):
         super().__init__(equation, output_shape, bias_axes=bias_axes, **kwargs)
         self.use_bias = bool(use_bias)
+        # Set by `configure`: the equation then contracts this many trailing input axes
+        # with the kernel's leading axes (a matrix multiply). None for a hand-set equation.
+        self._contracted_axes = None
         # A Keras mask on the input (e.g. from Embedding(mask_zero=True)) passes through
         # silently: the parent attention layer consumes it.
         self.supports_masking = True
@@ -57,10 +62,20 @@ class HeadProjection(keras.layers.EinsumDense):
         self.equation = eq
         self.partial_output_shape = (None,) * (free - 1) + tuple(int(d) for d in output_dims)
         self.bias_axes = bias_axes if self.use_bias else None
+        self._contracted_axes = contracted_axes
 
     def call(self, inputs, training=None):
         kernel = self.kernel
-        if keras.backend.backend() == "tensorflow":
+        backend = keras.backend.backend()
+        if backend == "torch" and self._contracted_axes is not None:
+            from kmha import torch_kernels
+
+            kernel = ops.convert_to_tensor(kernel)  # a Variable's value, autocast
+            if torch_kernels.linear_applies(inputs, kernel):
+                bias = None if self.bias is None else ops.convert_to_tensor(self.bias)
+                outputs = torch_kernels.linear(inputs, kernel, bias, self._contracted_axes)
+                return outputs if self.activation is None else self.activation(outputs)
+        if backend == "tensorflow":
             import tensorflow as tf
 
             # Keras's TF einsum rewrites this equation as reshape + matmul + reshape
@@ -76,6 +91,23 @@ class HeadProjection(keras.layers.EinsumDense):
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
+
+    def call_from(self, parent, inputs):
+        """This projection of ``inputs``, called from ``parent``'s `call`.
+
+        On torch, every Keras layer call is also a `torch.nn.Module` call, and the two
+        wrappers cost about four times the work of a small projection. When they would
+        change nothing here (see `torch_kernels.plain_call`: not quantized, no hooks, no
+        rematerialization or activity regularizer, the parent's dtype policy, inputs
+        already in the input dtype), this is `call` itself; otherwise, and on the other
+        backends, it is the usual `__call__`.
+        """
+        if keras.backend.backend() == "torch":
+            from kmha import torch_kernels
+
+            if torch_kernels.plain_call(self, parent, inputs):
+                return self.call(inputs)
+        return self(inputs)
 
     def quantize(self, mode=None, type_check=True, config=None):
         # EinsumDense refuses subclasses unless told otherwise: this one computes exactly

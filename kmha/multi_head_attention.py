@@ -390,14 +390,16 @@ class MultiHeadAttention(keras.layers.Layer):
             attention_mask=t.get("attention_mask"),
             use_causal_mask=use_causal_mask,
         )
-        gate = self._gate_dense(t["query"]) if self._gate_dense is not None else None
-        q = self._query_dense(t["query"])
-        k = self._key_dense(t["key"])
-        v = self._value_dense(t["value"])
+        gate = (
+            self._gate_dense.call_from(self, t["query"]) if self._gate_dense is not None else None
+        )
+        q = self._query_dense.call_from(self, t["query"])
+        k = self._key_dense.call_from(self, t["key"])
+        v = self._value_dense.call_from(self, t["value"])
         output, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores)
         if gate is not None:
             output = ops.multiply(output, gate)
-        output = self._output_dense(output)
+        output = self._output_dense.call_from(self, output)
         if return_attention_scores:
             return output, scores
         return output
