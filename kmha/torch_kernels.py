@@ -30,6 +30,9 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.modules import module as torch_module
 
+# torch's SDPA shares grouped key/value heads itself (`enable_gqa`) from torch 2.5.
+_SHARES_KV_HEADS = tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 5)
+
 
 def plain_call(layer, parent, inputs) -> bool:
     """Whether ``layer(inputs)``, called inside ``parent``'s call, is ``layer.call(inputs)``.
@@ -125,7 +128,13 @@ def scaled_dot_product_attention(query, key, value, mask, *, scale, flash_attent
         mask = torch.as_tensor(np.asarray(mask) if isinstance(mask, np.ndarray) else mask)
         mask = mask.to(device=q.device, dtype=torch.bool)
         bias = torch.where(mask, 0.0, -0.7 * torch.finfo(q.dtype).max).to(q.dtype)
-    kwargs = dict(attn_mask=bias, scale=scale, enable_gqa=q.shape[1] != k.shape[1])
+    kwargs = dict(attn_mask=bias, scale=scale)
+    if q.shape[1] != k.shape[1]:
+        if _SHARES_KV_HEADS:
+            kwargs["enable_gqa"] = True
+        else:  # torch < 2.5: repeat each key/value head for its group of query heads
+            group = q.shape[1] // k.shape[1]
+            k, v = (x.repeat_interleave(group, dim=1) for x in (k, v))
     if flash_attention:
         with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
             output = F.scaled_dot_product_attention(q, k, v, **kwargs)

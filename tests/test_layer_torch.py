@@ -112,6 +112,10 @@ SCRIPT = textwrap.dedent(
         close(grouped(query, value, **kwargs), keras_grouped(query, value, **kwargs), 1e-5)
     for got, want in zip(grads(grouped), grads(keras_grouped), strict=True):
         close(got, want.astype("float64"), 1e-4, "grouped grad")
+    torch_kernels._SHARES_KV_HEADS = False  # torch < 2.5: heads repeated instead
+    masked = {"attention_mask": mask}
+    close(grouped(query, value, **masked), keras_grouped(query, value, **masked), 1e-5)
+    torch_kernels._SHARES_KV_HEADS = True
 
     flash = kmha.MultiHeadAttention(H, key_dim=K, flash_attention=True)
     flash(query, value)
