@@ -603,11 +603,12 @@ class MultiHeadAttention(keras.layers.Layer):
         training step: on torch the two are even (both run at the machine's matmul rate),
         and the fused call is what torch.compile and GPUs want; on JAX kmha's sequence is
         faster (0.73-0.82x the fused call on the benchmark shapes, CPU); on TensorFlow the
-        fused call wins only eagerly (fewer ops to dispatch)."""
+        fused call wins only eagerly (fewer ops to dispatch). The NumPy and OpenVINO
+        backends have no fused kernel (their `dot_product_attention` is such a sequence)."""
         backend = keras.backend.backend()
         if backend == "torch":
             return True
-        if backend == "jax":
+        if backend != "tensorflow":  # JAX; and NumPy and OpenVINO, which have no kernel
             return False
         import tensorflow as tf
 
