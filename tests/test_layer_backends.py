@@ -1,7 +1,8 @@
-"""The layer is written on keras.ops: it runs, matches Keras and names mistakes on JAX too.
+"""The layer is written on keras.ops: it runs, matches Keras and names mistakes on the other
+backends too (JAX; and NumPy and OpenVINO, Keras's inference-only backends).
 
 JAX traces with concrete shapes, so every check is static there, under `jax.jit` as well.
-Keras picks its backend once per process: the JAX run happens in a subprocess.
+Keras picks its backend once per process: each backend's run happens in a subprocess.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent(
     """
-    import jax
+    import os
+
     import keras
     import numpy as np
 
     import kmha
 
-    assert keras.backend.backend() == "jax"
+    backend = keras.backend.backend()
+    assert backend == os.environ["KERAS_BACKEND"], backend
     rng = np.random.default_rng(0)
     query = rng.normal(size=(3, 4, 14)).astype("float32")
     value = rng.normal(size=(3, 5, 9)).astype("float32")
@@ -54,9 +57,14 @@ SCRIPT = textwrap.dedent(
         "Layer `attn`, argument `value`, axis 0 (batch): size does not match axis 0 of "
         "`query`. Expected 3; received 2."
     )
-    jitted = jax.jit(lambda q, v: ours(q, v))
-    assert jitted(query, value).shape == (3, 4, 14)
-    for call in (ours, jitted):
+    calls = [ours]
+    if backend == "jax":
+        import jax
+
+        jitted = jax.jit(lambda q, v: ours(q, v))
+        assert jitted(query, value).shape == (3, 4, 14)
+        calls.append(jitted)
+    for call in calls:
         try:
             call(query, value[:2])
         except kmha.ShapeError as error:
@@ -74,13 +82,13 @@ SCRIPT = textwrap.dedent(
         assert "the query width 14 is not divisible by num_heads" in str(error)
     else:
         raise AssertionError("no ShapeError")
-    print("jax backend: ok")
+    print(f"{backend} backend: ok")
     """
 )
 
 
 def _run(backend, script):
-    if importlib.util.find_spec(backend) is None:
+    if backend != "numpy" and importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (pip install -e '.[test]' installs it)")
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
@@ -90,8 +98,9 @@ def _run(backend, script):
     return result.stdout.strip()
 
 
-def test_layer_on_the_jax_backend():
-    assert _run("jax", SCRIPT).endswith("jax backend: ok")
+@pytest.mark.parametrize("backend", ["jax", "numpy", "openvino"])
+def test_layer_on_another_backend(backend):
+    assert _run(backend, SCRIPT).endswith(f"{backend} backend: ok")
 
 
 TORCH_COMPILE_SCRIPT = textwrap.dedent(
