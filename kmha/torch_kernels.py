@@ -8,8 +8,8 @@ key/value heads). kmha's two hot spots call torch's own functions instead:
 - `linear`: a projection that contracts trailing input axes with leading kernel axes
   (every `HeadProjection` kmha configures) is one `torch.nn.functional.linear`, whose
   bias add is fused into the matrix multiply.
-- `plain_call`: whether a projection's Keras and torch `__call__` wrappers would change
-  nothing, so that the parent layer may run its `call` directly.
+- `hooked`: whether torch would run a hook around a module (then kmha calls its
+  projections through `__call__`, see `HeadProjection.call_from`).
 - `scaled_dot_product_attention`: torch's SDPA on transposed views of the (B, T, heads,
   dim) tensors, in the memory layout its CPU flash kernel reads, with grouped key/value
   heads shared through ``enable_gqa`` instead of repeated.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -34,31 +33,7 @@ from torch.nn.modules import module as torch_module
 _SHARES_KV_HEADS = tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 5)
 
 
-def plain_call(layer, parent, inputs) -> bool:
-    """Whether ``layer(inputs)``, called inside ``parent``'s call, is ``layer.call(inputs)``.
-
-    Keras's `Layer.__call__` converts inputs to the layer's input dtype, enters an
-    autocast scope for mixed dtype policies, routes quantized layers to
-    `quantized_call`, rematerializes under a remat scope, adds the activity
-    regularizer's loss and lays outputs out for a distribution; torch's
-    `Module.__call__` runs hooks. None of these applies when all of the following hold,
-    and then the two calls compute the same thing (tests compare them).
-    """
-    return (
-        layer.built
-        and isinstance(inputs, torch.Tensor)
-        and layer.quantization_mode is None
-        and getattr(layer, "_remat_mode", None) is None
-        and layer.activity_regularizer is None
-        and layer.dtype_policy.name == parent.dtype_policy.name
-        and layer.autocast == parent.autocast
-        and keras.backend.standardize_dtype(inputs.dtype) == layer.input_dtype
-        and keras.distribution.distribution() is None
-        and not _hooked(layer)
-    )
-
-
-def _hooked(module) -> bool:
+def hooked(module) -> bool:
     """Whether torch would run a hook around ``module``'s forward (its own or global)."""
     return bool(
         module._forward_hooks

@@ -356,3 +356,47 @@ def test_cached_decoding_subclass_matches_keras_and_full_causal_pass():
     plain(tokens, tokens)
     plain.set_weights(ours.get_weights())
     np.testing.assert_allclose(plain(tokens, tokens, use_causal_mask=True), full, atol=1e-5)
+
+
+def test_projections_skip_keras_call_wrapper_only_where_it_changes_nothing(monkeypatch):
+    """kmha runs a projection's `call` directly when Keras's `Layer.__call__` would change
+    nothing (`wrappers_change_nothing`), and through `__call__` when it would: a quantized
+    projection (Keras routes it to `quantized_call`), an activity regularizer (Keras adds
+    its loss), another dtype policy. Each variant's output still equals Keras's layer's."""
+    calls = []
+    wrapped = HeadProjection.__call__
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.name)
+        return wrapped(self, *args, **kwargs)
+
+    monkeypatch.setattr(HeadProjection, "__call__", counting)
+    query, value = _inputs()
+    theirs, ours = _pair()
+    calls.clear()
+    np.testing.assert_allclose(ours([query, value]), theirs([query, value]), atol=TOLERANCE)
+    assert calls == [], calls
+
+    theirs.quantize("int8")
+    ours.quantize("int8")
+    calls.clear()
+    np.testing.assert_allclose(ours([query, value]), theirs([query, value]), atol=TOLERANCE)
+    assert sorted(calls) == ["attention_output", "key", "query", "value"], calls
+
+    theirs, ours = _pair(activity_regularizer="l2")
+    calls.clear()
+    np.testing.assert_allclose(ours([query, value]), theirs([query, value]), atol=TOLERANCE)
+    assert len(calls) == 4, calls
+    assert len(ours.losses) == len(theirs.losses) == 4
+    np.testing.assert_allclose(
+        sorted(float(loss) for loss in ours.losses),
+        sorted(float(loss) for loss in theirs.losses),
+        rtol=1e-5,
+    )
+
+    theirs, ours = _pair()
+    attention = ours.get_layer("attn")
+    attention.query_dense.dtype_policy = keras.DTypePolicy("mixed_float16")
+    calls.clear()
+    attention(query, value)
+    assert calls == ["query"], calls
