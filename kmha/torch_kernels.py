@@ -2,28 +2,26 @@
 
 On torch, `ops.einsum` and `ops.dot_product_attention` add Python work to every call
 (dtype standardization, tensor conversion, and in the attention a `.contiguous()` copy
-of each of query, key and value, a float copy of a boolean mask, and a repeat of grouped
-key/value heads). kmha's two hot spots call torch's own functions instead:
+of each of query, key and value, and a repeat of grouped key/value heads). kmha's two
+hot spots call torch's own functions instead:
 
 - `linear`: a projection that contracts trailing input axes with leading kernel axes
   (every `HeadProjection` kmha configures) is one `torch.nn.functional.linear`, whose
-  bias add is fused into the matrix multiply.
-- `hooked`: whether torch would run a hook around a module (then kmha calls its
-  projections through `__call__`, see `HeadProjection.call_from`).
+  bias add is fused into the matrix multiply (`linear_applies` says when it applies;
+  otherwise the caller uses Keras's einsum).
 - `scaled_dot_product_attention`: torch's SDPA on transposed views of the (B, T, heads,
   dim) tensors, in the memory layout its CPU flash kernel reads, with grouped key/value
   heads shared through ``enable_gqa`` instead of repeated.
 
-Both compute what the Keras ops compute (tests compare them); callers check the
-conditions (`linear_applies`) and fall back to the Keras ops otherwise. Only imported on
-the torch backend.
+Both compute what the Keras ops compute (tests compare them). `hooked` says whether torch
+would run a hook around a module (then kmha calls its projections through `__call__`, see
+`HeadProjection.call_from`). Only imported on the torch backend.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -100,8 +98,7 @@ def scaled_dot_product_attention(query, key, value, mask, *, scale, flash_attent
     q, k, v = (x.transpose(1, 2) for x in (query, key, value))
     bias = None
     if mask is not None:
-        mask = torch.as_tensor(np.asarray(mask) if isinstance(mask, np.ndarray) else mask)
-        mask = mask.to(device=q.device, dtype=torch.bool)
+        mask = torch.as_tensor(mask).to(device=q.device, dtype=torch.bool)
         bias = torch.where(mask, 0.0, -0.7 * torch.finfo(q.dtype).max).to(q.dtype)
     kwargs = dict(attn_mask=bias, scale=scale)
     if q.shape[1] != k.shape[1]:
