@@ -116,6 +116,45 @@ def step_fn(layer, width):
     return torch_step
 
 
+def plain_torch_step(layer, case):
+    """The same step as `step_fn` in plain torch calls, no Keras: three `F.linear`
+    projections, torch's `scaled_dot_product_attention` (its fused kernel), the output
+    `F.linear`, on copies of ``layer``'s weights. Both layers run these kernels on torch; this
+    is the time they take with no framework around them (no checks, no Keras calls). Returns
+    ``(step, forward)``: the step as `step_fn`'s, and the forward pass alone, to compare."""
+    import torch.nn.functional as F
+
+    b, t, d, h, kv_heads = case
+    kv, dim = kv_heads or h, d // h
+    weights = {
+        "/".join(v.path.split("/")[-2:]): v.value.detach().clone().requires_grad_(True)
+        for v in layer.trainable_variables
+    }
+
+    def project(x, name, heads):
+        kernel, bias = weights[f"{name}/kernel"], weights[f"{name}/bias"]
+        y = F.linear(x, kernel.reshape(d, heads * dim).t(), bias.reshape(-1))
+        return y.view(*x.shape[:2], heads, dim).transpose(1, 2)
+
+    def forward(x):
+        q, k, v = project(x, "query", h), project(x, "key", kv), project(x, "value", kv)
+        o = F.scaled_dot_product_attention(q, k, v, scale=dim**-0.5, enable_gqa=kv != h)
+        o = o.transpose(1, 2).reshape(*x.shape[:2], h * dim)
+        kernel = weights["attention_output/kernel"].reshape(h * dim, d)
+        return F.linear(o, kernel.t(), weights["attention_output/bias"])
+
+    def step(x):
+        x = x.detach().requires_grad_(True)
+        for weight in weights.values():
+            weight.grad = None
+        y = forward(x)
+        loss = (y * y).sum()
+        loss.backward()
+        return loss.item()
+
+    return step, forward
+
+
 def _sync(x):
     """Wait for an asynchronously dispatched result (JAX); others are ready."""
     if hasattr(x, "block_until_ready"):
@@ -164,6 +203,11 @@ def run_case(case, steps, warmup):
         ops.convert_to_numpy(ours(x, x)), ops.convert_to_numpy(theirs(x, x)), atol=1e-4
     )
     fns = {"kmha": step_fn(ours, d), "keras": step_fn(theirs, d)}
+    if keras.backend.backend() == "torch":
+        fns["plain"], forward = plain_torch_step(ours, case)
+        np.testing.assert_allclose(
+            forward(x).detach().numpy(), ops.convert_to_numpy(ours(x, x)), atol=1e-4
+        )
     times = {name: [] for name in fns}
     for i in range(warmup + steps):
         for name, fn in fns.items():
@@ -286,11 +330,14 @@ def main(argv=None):
         f"{load:.1f} at start; 2048^3 matmul: {peak:.1f} GFLOP/s; median of {args.steps} "
         f"steps after {args.warmup} warm-up, forward+backward, {step}\n"
     )
+    # On torch, a third time: the same step in plain torch calls (the kernels both layers run).
+    plain = backend == "torch"
     print(
         "| B | T | d_model | heads | kv heads | Keras ms | kmha ms | ratio kmha/Keras "
         "| kmha GFLOP/s | % of matmul: Keras, kmha |"
+        + (" plain torch ms | Keras/plain, kmha/plain |" if plain else "")
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|" + "---|" * (12 if plain else 10))
     for case in CASES:
         medians, flops = run_case(case, args.steps, args.warmup)
         b, t, d, h, kv = case
@@ -299,7 +346,13 @@ def main(argv=None):
             f"| {b} | {t} | {d} | {h} | {kv or h} | {medians['keras'] * 1e3:.1f} "
             f"| {medians['kmha'] * 1e3:.1f} | {medians['kmha'] / medians['keras']:.2f} "
             f"| {rate['kmha']:.1f} | {100 * rate['keras'] / peak:.0f}%, "
-            f"{100 * rate['kmha'] / peak:.0f}% |",
+            f"{100 * rate['kmha'] / peak:.0f}% |"
+            + (
+                f" {medians['plain'] * 1e3:.1f} | {medians['keras'] / medians['plain']:.2f}, "
+                f"{medians['kmha'] / medians['plain']:.2f} |"
+                if plain
+                else ""
+            ),
             flush=True,
         )
     (b, t, s, d, h), rows = eager_call_times(args.eager_calls)

@@ -192,6 +192,32 @@ def attention_softmax(logits, dtype):
     return ops.cast(ops.softmax(logits, axis=-1), dtype)
 
 
+def unnormalized_weights(logits):
+    """Softmax numerators and denominators over the last (key) axis:
+    ``exp(logits - max)`` and its sum (..., 1). ``numerators / sums`` is the softmax; the
+    max is a constant to the gradient (the softmax does not depend on it)."""
+    shifted = logits - ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
+    numerators = ops.exp(shifted)
+    return numerators, ops.sum(numerators, axis=-1, keepdims=True)
+
+
+def defers_normalization(dtype, return_scores) -> bool:
+    """Whether `attend` divides by the softmax sums after combining the values rather than
+    before: (T, V) divisions instead of (T, S), and fewer passes over the (T, S) weights.
+
+    On JAX, where XLA fuses the steps: 0.90-0.96x the time of a training step with the
+    softmax first on the benchmark shapes (CPU). Not on TensorFlow, whose one softmax
+    kernel is faster in its graphs (1.02-1.07x slower deferred). Only where the weights
+    stay in float32 or float64 (unnormalized weights summed over S keys can overflow
+    float16) and the probabilities themselves are not returned.
+    """
+    return (
+        keras.backend.backend() == "jax"
+        and keras.backend.standardize_dtype(dtype) in ("float32", "float64")
+        and not return_scores
+    )
+
+
 def combine_values(probabilities, value, num_key_value_heads):
     """(N, H, T, S) probabilities times (N, Hkv, S, V) values -> (N, H, T, V)."""
     heads = dim(probabilities, 1)
@@ -250,6 +276,12 @@ def attend(
     if mask is not None:
         mask = mask_to_heads_first(mask, q_shape, key_attention, batch_dims)
     logits = masked_logits(attention_logits(q, k, num_key_value_heads), mask)
+    if defers_normalization(query.dtype, return_scores):
+        numerators, sums = unnormalized_weights(logits)
+        dropped = numerators if dropout is None else dropout(numerators)
+        combined = combine_values(dropped, v, num_key_value_heads) / sums
+        output = zero_unattended_rows(combined, mask)
+        return from_heads_first(output, q_shape, rank, axes), None
     probabilities = attention_softmax(logits, query.dtype)
     dropped = probabilities if dropout is None else dropout(probabilities)
     output = zero_unattended_rows(combine_values(dropped, v, num_key_value_heads), mask)

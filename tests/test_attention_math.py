@@ -66,6 +66,27 @@ def test_masked_softmax_matches_reference_and_zeroes_unattended_rows(rng):
     assert not _np(probabilities)[1, :, 2].any()
 
 
+def test_unnormalized_weights_over_their_sums_are_the_masked_softmax(rng):
+    logits = rng.normal(size=(B, H, T, S)) * 4 + 300  # large logits: the max is subtracted
+    mask = rng.random((B, 1, T, S)) > 0.4
+    mask[:, :, :, 0] = True  # every row attends a key here (rows with none: next test)
+    numerators, sums = am.unnormalized_weights(am.masked_logits(logits, mask))
+    assert _np(sums).shape == (B, H, T, 1)
+    assert _np(numerators).max() == 1.0  # exp(0) at each row's largest logit
+    want = masked_softmax(logits, np.broadcast_to(mask, logits.shape))
+    _close(_np(numerators) / _np(sums), want)
+
+
+def test_defers_normalization_only_on_jax_in_float32_or_64_without_scores(monkeypatch):
+    assert not am.defers_normalization("float32", False)  # this process: TensorFlow
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    assert am.defers_normalization("float32", False)
+    assert am.defers_normalization("float64", False)
+    assert not am.defers_normalization("float16", False)
+    assert not am.defers_normalization("bfloat16", False)
+    assert not am.defers_normalization("float32", True)
+
+
 def test_masked_logits_softmax_in_float32_for_half_inputs():
     logits = np.zeros((1, 1, 2, 3), "float16")
     assert keras.backend.standardize_dtype(am.masked_logits(logits, None).dtype) == "float32"
@@ -178,6 +199,67 @@ def test_attend_matches_reference_rank_5_unsorted_axes(rng):
     want_output = np.transpose(want_output.reshape(B, 8, 4, 3, H, V), (0, 3, 1, 2, 4, 5))
     _close(output, want_output)
     _close(scores, want_scores.reshape(B, 8, H, 4, 3, 2, 5))
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+@pytest.mark.parametrize("rank", [3, RANK])
+@pytest.mark.parametrize("kv_heads", [H, HKV])
+def test_attend_without_scores_matches_reference_either_normalization(
+    monkeypatch, rng, deferred, rank, kv_heads
+):
+    """The output alone, with the softmax divided before or after combining the values
+    (`defers_normalization`), with a mask holding a fully masked query row, and with a
+    dropout function (a fixed keep pattern, rescaled, as Keras's dropout does)."""
+    monkeypatch.setattr(am, "defers_normalization", lambda dtype, scores: deferred)
+    if rank == 3:
+        axes, q_axes, k_axes, mask = (1,), (T,), (S,), rng.random((B, 1, T, S)) > 0.3
+        mask[1, 0, 2] = False
+    else:
+        axes, q_axes, k_axes = AXES, QUERY_AXES, KEY_AXES
+        mask = rng.random((B, 8, 1, 4, 3, 2, 5)) > 0.3
+        mask[1, 5, 0, 2, 1] = False
+    query = rng.normal(size=(B, *q_axes, H, K))
+    key = rng.normal(size=(B, *k_axes, kv_heads, K))
+    value = rng.normal(size=(B, *k_axes, kv_heads, V))
+    scale = 0.4
+    kept = None
+
+    def dropout(weights):
+        nonlocal kept
+        kept = rng.random(_np(weights).shape) > 0.25
+        return weights * kept / 0.75
+
+    for drop in (None, dropout):
+        output, scores = am.attend(
+            query,
+            key,
+            value,
+            mask,
+            rank=rank,
+            axes=axes,
+            num_key_value_heads=kv_heads,
+            scale=scale,
+            dropout=drop,
+        )
+        assert scores is None
+        if rank == 3:
+            flat_q, flat_k, flat_v, flat_mask = query, key, value, mask
+        else:
+
+            def flat(x, lengths):  # (B, A1, A2, A3, h, d) -> (B*A2, A3*A1, h, d)
+                x = np.transpose(x, (0, 2, 3, 1, 4, 5))
+                return x.reshape(B * 8, lengths, x.shape[-2], x.shape[-1])
+
+            flat_q, flat_k, flat_v = flat(query, 12), flat(key, 10), flat(value, 10)
+            flat_mask = mask.reshape(B * 8, 1, 12, 10)
+        _, probabilities = _reference_attention(flat_q, flat_k, flat_v, flat_mask, scale)
+        if drop is not None:
+            probabilities = probabilities * kept / 0.75
+        repeated = np.repeat(flat_v, H // kv_heads, axis=2)
+        want = np.einsum("bhts,bshv->bthv", probabilities, repeated)
+        if rank != 3:
+            want = np.transpose(want.reshape(B, 8, 4, 3, H, V), (0, 3, 1, 2, 4, 5))
+        _close(output, want)
 
 
 @pytest.mark.parametrize("kv_heads", [H, HKV])

@@ -64,6 +64,22 @@ SCRIPT = textwrap.dedent(
         jitted = jax.jit(lambda q, v: ours(q, v))
         assert jitted(query, value).shape == (3, 4, 14)
         calls.append(jitted)
+
+        # Gradients of a training step (softmax normalized after the values are combined
+        # on JAX) against Keras's layer: inputs and every weight (the key bias's gradient
+        # is zero up to rounding: the softmax does not change when a row's logits shift).
+        def gradients(layer):
+            def loss(trainable, q, v):
+                y, _ = layer.stateless_call(trainable, [], q, v, attention_mask=mask)
+                return (y * y).sum()
+
+            trainable = [w.value for w in layer.trainable_variables]
+            return jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(trainable, query, value)
+
+        mine, keras_grads = gradients(ours), gradients(theirs)
+        for got, want in zip(jax.tree.leaves(mine), jax.tree.leaves(keras_grads), strict=True):
+            scale = max(np.abs(np.asarray(want)).max(), 1.0)
+            assert np.abs(np.asarray(got) - np.asarray(want)).max() < 1e-5 * scale
     for call in calls:
         try:
             call(query, value[:2])
