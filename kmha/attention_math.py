@@ -205,9 +205,10 @@ def defers_normalization(dtype, return_scores) -> bool:
     """Whether `attend` divides by the softmax sums after combining the values rather than
     before: (T, V) divisions instead of (T, S), and fewer passes over the (T, S) weights.
 
-    On JAX, where XLA fuses the steps: 0.90-0.96x the time of a training step with the
+    On JAX, where XLA fuses the steps: 0.94-0.99x the time of a training step with the
     softmax first on the benchmark shapes (CPU). Not on TensorFlow, whose one softmax
-    kernel is faster in its graphs (1.02-1.07x slower deferred). Only where the weights
+    kernel is faster in its graphs (deferred there, kmha's ratios to Keras's layer went from
+    0.90-0.95 to 0.93-0.99). Only where the weights
     stay in float32 or float64 (unnormalized weights summed over S keys can overflow
     float16) and the probabilities themselves are not returned.
     """
