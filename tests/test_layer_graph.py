@@ -130,3 +130,39 @@ def test_gradients_reach_every_weight(layer, compiled, rng):
             # key bias gets (numerically) zero gradient in any attention layer.
             continue
         assert np.any(np.asarray(gradient) != 0), f"zero gradient for {weight.path}"
+
+
+@pytest.mark.parametrize("rank, contracted", [(3, 1), (4, 1), (4, 2), (5, 2)])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_graph_linear_is_the_projection_einsum_with_static_sizes_kept(rank, contracted, with_bias):
+    """A configured projection in a graph is MatMul + BiasAdd on the flattened input: the
+    einsum's values, and its static sizes where the input's are known (None stays None)."""
+    from kmha.head_projection import equation, graph_linear
+
+    rng = np.random.default_rng(rank * 10 + contracted)
+    free = (3, 4, 5)[: rank - contracted]
+    inputs = rng.normal(size=free + (6, 7)[:contracted])
+    kernel = rng.normal(size=(6, 7)[:contracted] + (2, 9))
+    bias = rng.normal(size=(2, 9)) if with_bias else None
+    eq, _ = equation(rank, contracted, 2)
+    want = np.einsum(eq, inputs, kernel) + (0 if bias is None else bias)
+    spec = tf.TensorSpec((None,) + free[1:-1] + (None,) + inputs.shape[len(free) :], "float64")
+
+    @tf.function(input_signature=[spec])
+    def project(x):
+        outputs = graph_linear(
+            x, tf.constant(kernel), None if bias is None else tf.constant(bias), contracted
+        )
+        assert outputs.shape.as_list() == [None, *free[1:-1], None, 2, 9], outputs.shape
+        return outputs
+
+    np.testing.assert_allclose(project(inputs).numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+def test_graph_linear_casts_the_bias_to_half_outputs():
+    from kmha.head_projection import graph_linear
+
+    inputs = tf.ones((2, 3, 4), "float16")
+    outputs = graph_linear(inputs, tf.ones((4, 5), "float16"), tf.ones((5,), "float32"), 1)
+    assert outputs.dtype == tf.float16
+    np.testing.assert_array_equal(outputs.numpy(), np.full((2, 3, 5), 5.0))
