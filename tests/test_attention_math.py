@@ -229,18 +229,9 @@ def test_attend_without_scores_matches_reference_either_normalization(
         kept = rng.random(_np(weights).shape) > 0.25
         return weights * kept / 0.75
 
+    geometry = {"rank": rank, "axes": axes, "num_key_value_heads": kv_heads, "scale": scale}
     for drop in (None, dropout):
-        output, scores = am.attend(
-            query,
-            key,
-            value,
-            mask,
-            rank=rank,
-            axes=axes,
-            num_key_value_heads=kv_heads,
-            scale=scale,
-            dropout=drop,
-        )
+        output, scores = am.attend(query, key, value, mask, dropout=drop, **geometry)
         assert scores is None
         if rank == 3:
             flat_q, flat_k, flat_v, flat_mask = query, key, value, mask
