@@ -208,9 +208,9 @@ def defers_normalization(dtype, return_scores) -> bool:
     On JAX, where XLA fuses the steps: 0.94-0.99x the time of a training step with the
     softmax first on the benchmark shapes (CPU). Not on TensorFlow, whose one softmax
     kernel is faster in its graphs (deferred there, kmha's ratios to Keras's layer went from
-    0.90-0.95 to 0.93-0.99). Only where the weights
-    stay in float32 or float64 (unnormalized weights summed over S keys can overflow
-    float16) and the probabilities themselves are not returned.
+    0.90-0.95 to 0.93-0.99). Only where the weights stay in float32 or float64
+    (unnormalized weights summed over S keys can overflow float16) and the probabilities
+    themselves are not returned.
     """
     return (
         keras.backend.backend() == "jax"
@@ -266,7 +266,8 @@ def attend(
 
     Returns:
         (output (B, ..., H, V), probabilities or None). Query rows with no key to attend
-        get zero output and zero probabilities.
+        get zero output and zero probabilities. Where `defers_normalization` says so, the
+        softmax sums divide the combined values instead of the weights (same result).
     """
     q, q_shape = to_heads_first(scale_query(query, scale), rank, axes)
     k, k_shape = to_heads_first(key, rank, axes, dim_last=False)
