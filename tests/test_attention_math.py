@@ -111,6 +111,14 @@ QUERY_AXES = (3, 8, 4)  # A1, A2, A3 of the query
 KEY_AXES = (5, 8, 2)  # A1, A2, A3 of key and value (A2 is not attended: equal)
 
 
+def _flat(x, lengths):
+    """A rank-5 projection flattened by hand into rank 3: (B, A1, A2, A3, h, d) ->
+    (B*A2, A3*A1, h, d), the batch-like axis into the batch, the attention axes (in the
+    order given) into one."""
+    x = np.transpose(x, (0, 2, 3, 1, 4, 5))
+    return x.reshape(B * 8, lengths, x.shape[-2], x.shape[-1])
+
+
 def test_heads_first_folding_round_trips_and_matches_numpy(rng):
     x = rng.normal(size=(B, *QUERY_AXES, H, K))
     folded, shape = am.to_heads_first(x, RANK, AXES)
@@ -188,13 +196,9 @@ def test_attend_matches_reference_rank_5_unsorted_axes(rng):
         return_scores=True,
     )
 
-    def flat(x, lengths):  # (B, A1, A2, A3, h, d) -> (B*A2, A3*A1, h, d)
-        x = np.transpose(x, (0, 2, 3, 1, 4, 5))
-        return x.reshape(B * 8, lengths, x.shape[-2], x.shape[-1])
-
     flat_mask = mask.reshape(B * 8, 1, 4 * 3, 2 * 5)
     want_output, want_scores = _reference_attention(
-        flat(query, 12), flat(key, 10), flat(value, 10), flat_mask, scale
+        _flat(query, 12), _flat(key, 10), _flat(value, 10), flat_mask, scale
     )
     want_output = np.transpose(want_output.reshape(B, 8, 4, 3, H, V), (0, 3, 1, 2, 4, 5))
     _close(output, want_output)
@@ -236,12 +240,7 @@ def test_attend_without_scores_matches_reference_either_normalization(
         if rank == 3:
             flat_q, flat_k, flat_v, flat_mask = query, key, value, mask
         else:
-
-            def flat(x, lengths):  # (B, A1, A2, A3, h, d) -> (B*A2, A3*A1, h, d)
-                x = np.transpose(x, (0, 2, 3, 1, 4, 5))
-                return x.reshape(B * 8, lengths, x.shape[-2], x.shape[-1])
-
-            flat_q, flat_k, flat_v = flat(query, 12), flat(key, 10), flat(value, 10)
+            flat_q, flat_k, flat_v = _flat(query, 12), _flat(key, 10), _flat(value, 10)
             flat_mask = mask.reshape(B * 8, 1, 12, 10)
         _, probabilities = _reference_attention(flat_q, flat_k, flat_v, flat_mask, scale)
         if drop is not None:
